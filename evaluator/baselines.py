@@ -1,0 +1,86 @@
+"""Reference entries the evaluator computes itself: every single model, Oracle, StrongestGlobal,
+CheapestGlobal, StrongestPerDataset (chosen on train), Random (seeded), and the oracle curve.
+
+They are decision vectors like any router's, so they go through the very same scorer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluator.bootstrap import DEFAULT_REPLICATES, DEFAULT_SEED
+from evaluator.bundle import Bundle
+from evaluator.frontier import Curve, oracle_curve
+from evaluator.metrics import best_single_model
+from evaluator.predictions import Decisions
+from evaluator.report import ScoreReport, score_decisions
+from evaluator.split import split_arrays
+
+ORACLE = "Oracle"
+STRONGEST_GLOBAL = "StrongestGlobal"
+CHEAPEST_GLOBAL = "CheapestGlobal"
+STRONGEST_PER_DATASET = "StrongestPerDataset"
+RANDOM = "Random"
+BASELINE_NAMES: tuple[str, ...] = (ORACLE, STRONGEST_GLOBAL, CHEAPEST_GLOBAL, STRONGEST_PER_DATASET, RANDOM)
+#: Where "chosen on train" baselines are chosen.
+SELECTION_SPLIT = "train"
+
+
+@dataclass(frozen=True)
+class ReferenceEntry:
+    name: str
+    kind: str  # "single_model" | "baseline"
+    choice: np.ndarray  # (n_split,) model columns
+
+
+def reference_entries(bundle: Bundle, split: str, seed: int = DEFAULT_SEED) -> list[ReferenceEntry]:
+    """Decision vectors of all reference entries on ``split``."""
+    sa = split_arrays(bundle, split)
+    train = split_arrays(bundle, SELECTION_SPLIT)
+    m, n = len(bundle.models), sa.n
+    entries = [ReferenceEntry(model.model_id, "single_model", np.full(n, j, dtype=np.int64))
+               for j, model in enumerate(bundle.models)]
+    entries.append(ReferenceEntry(ORACLE, "baseline", sa.oracle_choice.astype(np.int64)))
+    strongest = best_single_model(train.model_accuracy, train.model_cost)
+    entries.append(ReferenceEntry(STRONGEST_GLOBAL, "baseline", np.full(n, strongest, dtype=np.int64)))
+    cheapest = int(np.lexsort((np.arange(m), -train.model_accuracy, train.model_cost))[0])
+    entries.append(ReferenceEntry(CHEAPEST_GLOBAL, "baseline", np.full(n, cheapest, dtype=np.int64)))
+    entries.append(ReferenceEntry(STRONGEST_PER_DATASET, "baseline",
+                                  _per_dataset_choice(bundle, split, strongest)))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, n, m]))
+    entries.append(ReferenceEntry(RANDOM, "baseline", rng.integers(0, m, size=n).astype(np.int64)))
+    return entries
+
+
+def _per_dataset_choice(bundle: Bundle, split: str, fallback: int) -> np.ndarray:
+    """Per dataset, the most accurate model on train (ties: cheaper, earlier); datasets absent
+    from train fall back to StrongestGlobal (ours)."""
+    sa = split_arrays(bundle, split)
+    train = split_arrays(bundle, SELECTION_SPLIT)
+    m = len(bundle.models)
+    choice_by_name: dict[str, int] = {}
+    for g, name in enumerate(train.dataset_names):
+        r = train.rows[train.dataset_codes == g]
+        acc = np.asarray(bundle.quality[r], dtype=np.float64).mean(axis=0)
+        cost = np.asarray(bundle.cost[r], dtype=np.float64).mean(axis=0)
+        choice_by_name[name] = best_single_model(acc, cost)
+    table = np.array([choice_by_name.get(name, fallback) for name in sa.dataset_names] or [fallback], dtype=np.int64)
+    return table[sa.dataset_codes] if sa.n else np.zeros(0, dtype=np.int64)
+
+
+def score_references(bundle: Bundle, split: str, *, replicates: int = DEFAULT_REPLICATES,
+                     seed: int = DEFAULT_SEED) -> dict[str, ScoreReport]:
+    """Score every reference entry on ``split`` → {name: report}."""
+    out: dict[str, ScoreReport] = {}
+    for entry in reference_entries(bundle, split, seed):
+        decisions = Decisions(split=split, points=["default"], choices=entry.choice[None, :])
+        out[entry.name] = score_decisions(bundle, decisions, replicates=replicates, seed=seed)
+    return out
+
+
+def split_oracle_curve(bundle: Bundle, split: str) -> Curve:
+    """The oracle curve over ``split`` (every distinct per-sample cost threshold)."""
+    sa = split_arrays(bundle, split)
+    return oracle_curve(bundle.quality[sa.rows], bundle.cost[sa.rows])

@@ -1,0 +1,367 @@
+"""The benchmark bundle: one versioned track (models, samples, oracle matrices) in memory and on disk.
+
+On disk a bundle is a directory with two parts kept apart on purpose::
+
+    <bundle>/public/  bundle.json  models.parquet  samples.parquet
+                      quality.npy  cost.npy  output_tokens.npy    (train+dev rows only)
+                      images.npy                                   (optional, synthetic tracks)
+    <bundle>/hidden/  manifest.json quality.npy cost.npy output_tokens.npy  (test rows only)
+
+Only a process that is handed the hidden directory can score the test split; everything that serves
+the public (web app, Hub publishing) loads bundles with ``hidden=False``.
+
+In memory, the matrices always have one row per sample in ``samples`` order; the rows of a part that
+was not loaded are NaN, and ``has_hidden`` says whether the test rows are real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from evaluator.errors import BundleError, HiddenPartMissing
+
+FORMAT_VERSION = 1
+SPLITS: tuple[str, ...] = ("train", "dev", "test")
+LABELLED_PUBLIC_SPLITS: tuple[str, ...] = ("train", "dev")
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "sample_id", "dataset", "family", "split", "part", "question", "image_ref", "input_tokens",
+)
+#: VL-RouterBench's task families, by dataset name.
+VLRB_FAMILIES: dict[str, str] = {
+    **{d: "General" for d in ("MMBench", "MMStar", "MMMU", "RealWorldQA", "InfoVQA", "HallusionBench")},
+    **{d: "STEM" for d in ("MathVista", "MathVision", "MathVerse", "AI2D")},
+    **{d: "Charts & OCR/Document" for d in ("ChartQA", "DocVQA", "TextVQA", "OCRBench")},
+}
+OTHER_FAMILY = "Other"
+
+
+def family_of(dataset: str) -> str:
+    """The VL-RouterBench family of a dataset name (case-insensitive), else ``"Other"``."""
+    lowered = {k.lower(): v for k, v in VLRB_FAMILIES.items()}
+    return lowered.get(str(dataset).lower(), OTHER_FAMILY)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model of the pool. Prices are USD per 1M tokens, as the peers publish them."""
+
+    model_id: str
+    display_name: str
+    params: str = ""
+    input_price: float = 0.0
+    output_price: float = 0.0
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return (self.model_id, self.display_name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class CostBounds:
+    """The rank-score cost bounds (USD per query): the cheapest and the dearest cost that count."""
+
+    cmin: float
+    cmax: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.cmin) and np.isfinite(self.cmax)) or not 0 < self.cmin < self.cmax:
+            raise BundleError(
+                f"cost bounds must satisfy 0 < cmin < cmax, got cmin={self.cmin!r}, cmax={self.cmax!r}; "
+                "fix cost_bounds.json or let them default to the cost matrix's positive min and max"
+            )
+
+    @classmethod
+    def from_costs(cls, cost: np.ndarray) -> "CostBounds":
+        """The peers' fallback: min and max of the cost matrix (ours: of its positive finite values)."""
+        finite = cost[np.isfinite(cost) & (cost > 0)]
+        if finite.size == 0:
+            raise BundleError("cannot derive cost bounds: the cost matrix has no positive finite value")
+        lo, hi = float(finite.min()), float(finite.max())
+        if lo == hi:
+            hi = lo * 2.0
+        return cls(lo, hi)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a track came from. ``simulated`` is shown wherever the track is shown."""
+
+    source: str
+    version: str
+    licence: str = "unknown"
+    simulated: bool = False
+    description: str = ""
+    citation: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Bundle:
+    """A track in memory. Build with :func:`evaluator.load_bundle` or the importers/generator."""
+
+    name: str
+    version: str
+    models: list[ModelInfo]
+    samples: pd.DataFrame
+    quality: np.ndarray
+    cost: np.ndarray
+    output_tokens: np.ndarray | None
+    cost_bounds: CostBounds
+    provenance: Provenance
+    has_hidden: bool = True
+    images: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        missing = [c for c in SAMPLE_COLUMNS if c not in self.samples.columns]
+        if missing:
+            raise BundleError(f"samples table lacks column(s) {missing}; expected {list(SAMPLE_COLUMNS)}")
+        n, m = len(self.samples), len(self.models)
+        for label, arr in (("quality", self.quality), ("cost", self.cost), ("output_tokens", self.output_tokens)):
+            if arr is not None and arr.shape != (n, m):
+                raise BundleError(f"{label} matrix has shape {arr.shape}, expected ({n}, {m}) = (samples, models)")
+        bad_splits = sorted(set(self.samples["split"].unique()) - set(SPLITS))
+        if bad_splits:
+            raise BundleError(f"unknown split name(s) {bad_splits}; a sample's split must be one of {list(SPLITS)}")
+        if self.samples["sample_id"].duplicated().any():
+            dup = self.samples.loc[self.samples["sample_id"].duplicated(), "sample_id"].head(5).tolist()
+            raise BundleError(f"sample ids must be unique; repeated: {dup}")
+        self.samples = self.samples.reset_index(drop=True)
+        self._alias_map: dict[str, int] | None = None
+        self._row_index: pd.Index | None = None
+
+    # ----------------------------------------------------------------- identity
+    @property
+    def model_ids(self) -> list[str]:
+        return [m.model_id for m in self.models]
+
+    @property
+    def track_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def alias_map(self) -> dict[str, int]:
+        """Lower-cased model id, display name or alias → column; the first model to claim a name wins."""
+        if self._alias_map is None:
+            mapping: dict[str, int] = {}
+            for j, model in enumerate(self.models):
+                for name in model.names():
+                    mapping.setdefault(str(name).strip().lower(), j)
+            self._alias_map = mapping
+        return self._alias_map
+
+    def resolve_models(self, names: Iterable[Any]) -> np.ndarray:
+        """Column of each model name (aliases, any case); -1 where the name is unknown.
+
+        Works on the distinct names only, so a 3M-row file costs one hash lookup per distinct name.
+        """
+        series = pd.Series(names, dtype=object) if not isinstance(names, pd.Series) else names
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        amap = self.alias_map()
+        table = np.array([amap.get(str(u).strip().lower(), -1) for u in uniques] + [-1], dtype=np.int64)
+        return table[codes]  # code -1 (missing) picks the trailing -1
+
+    def row_index(self) -> pd.Index:
+        if self._row_index is None:
+            self._row_index = pd.Index(self.samples["sample_id"].astype(str).to_numpy(dtype=object))
+        return self._row_index
+
+    # ------------------------------------------------------------------ splits
+    def split_rows(self, split: str) -> np.ndarray:
+        if split not in SPLITS:
+            raise BundleError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
+        return np.flatnonzero(self.samples["split"].to_numpy() == split)
+
+    def labelled(self, split: str) -> bool:
+        return split != "test" or self.has_hidden
+
+    def require_labels(self, split: str) -> None:
+        if not self.labelled(split):
+            raise HiddenPartMissing(
+                f"scoring split 'test' of track {self.track_id} needs its hidden part (test matrices), "
+                "which this process was not given. Score 'dev' locally, or run this where the bundle's "
+                "hidden/ directory is present (pass --hidden DIR / hidden=PATH)."
+            )
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.samples["split"].value_counts()
+        return {
+            "track": self.track_id,
+            "models": len(self.models),
+            "samples": len(self.samples),
+            "datasets": int(self.samples["dataset"].nunique()),
+            "families": int(self.samples["family"].nunique()),
+            "splits": {s: int(counts.get(s, 0)) for s in SPLITS},
+            "simulated": self.provenance.simulated,
+            "hidden_part_loaded": self.has_hidden,
+        }
+
+    # --------------------------------------------------------------- disk I/O
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the bundle as ``<path>/public`` and (when loaded) ``<path>/hidden``, atomically.
+
+        The directory is assembled beside its destination and renamed into place, so a crash never
+        leaves a half-written bundle that a later load would take for a whole one.
+        """
+        dest = Path(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        try:
+            self._write_public(tmp / "public")
+            if self.has_hidden:
+                self._write_hidden(tmp / "hidden")
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.replace(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return dest
+
+    def _write_public(self, out: Path) -> None:
+        out.mkdir(parents=True)
+        public = self.samples["split"].to_numpy() != "test"
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "cost_bounds": asdict(self.cost_bounds),
+            "provenance": asdict(self.provenance),
+            "has_output_tokens": self.output_tokens is not None,
+            "has_images": self.images is not None,
+        }
+        (out / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _write_parquet(_models_frame(self.models), out / "models.parquet")
+        _write_parquet(self.samples.loc[:, list(SAMPLE_COLUMNS)], out / "samples.parquet")
+        np.save(out / "quality.npy", np.ascontiguousarray(self.quality[public]))
+        np.save(out / "cost.npy", np.ascontiguousarray(self.cost[public]))
+        if self.output_tokens is not None:
+            np.save(out / "output_tokens.npy", np.ascontiguousarray(self.output_tokens[public]))
+        if self.images is not None:
+            np.save(out / "images.npy", self.images)
+
+    def _write_hidden(self, out: Path) -> None:
+        out.mkdir(parents=True)
+        test = self.samples["split"].to_numpy() == "test"
+        np.save(out / "quality.npy", np.ascontiguousarray(self.quality[test]))
+        np.save(out / "cost.npy", np.ascontiguousarray(self.cost[test]))
+        if self.output_tokens is not None:
+            np.save(out / "output_tokens.npy", np.ascontiguousarray(self.output_tokens[test]))
+        manifest = {"track": self.track_id, "n_test": int(test.sum()),
+                    "test_ids_sha256": _ids_digest(self.samples.loc[test, "sample_id"])}
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # No pandas metadata blob: the bytes then depend only on the data, not on the pandas version.
+    table = table.replace_schema_metadata(None)
+    pq.write_table(table, path, compression="zstd")
+
+
+def _models_frame(models: list[ModelInfo]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "model_id": [m.model_id for m in models],
+        "display_name": [m.display_name for m in models],
+        "params": [m.params for m in models],
+        "input_price": [float(m.input_price) for m in models],
+        "output_price": [float(m.output_price) for m in models],
+        "aliases": [list(m.aliases) for m in models],
+    })
+
+
+def _ids_digest(ids: pd.Series) -> str:
+    return hashlib.sha256("\n".join(ids.astype(str)).encode("utf-8")).hexdigest()
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise BundleError(f"bundle file missing: {path} ({what}). Re-create the bundle or check the path.")
+    return path
+
+
+def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None) -> Bundle:
+    """Read a bundle directory. ``hidden``: None = ``<path>/hidden`` if present, False = never, or a directory."""
+    root = Path(path)
+    public = root / "public"
+    if not public.is_dir():
+        raise BundleError(
+            f"{root} is not a benchmark bundle: it has no public/ directory. "
+            "Pass a bundle directory (made by `routerboard import …`) or a track name such as 'vlrb-sim'."
+        )
+    meta = json.loads(_require(public / "bundle.json", "track metadata").read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{public/'bundle.json'}: format_version {meta.get('format_version')!r}, "
+                          f"this evaluator reads {FORMAT_VERSION}; rebuild the bundle")
+    mf = pd.read_parquet(_require(public / "models.parquet", "model pool"))
+    models = [
+        ModelInfo(model_id=str(r.model_id), display_name=str(r.display_name), params=str(r.params),
+                  input_price=float(r.input_price), output_price=float(r.output_price),
+                  aliases=tuple(str(a) for a in r.aliases))
+        for r in mf.itertuples(index=False)
+    ]
+    samples = pd.read_parquet(_require(public / "samples.parquet", "samples"))
+    is_test = samples["split"].to_numpy() == "test"
+    n, m = len(samples), len(models)
+
+    def assemble(name: str, dtype_from: np.ndarray | None = None) -> np.ndarray:
+        pub = np.load(_require(public / name, name), allow_pickle=False)
+        if pub.shape != (int((~is_test).sum()), m):
+            raise BundleError(f"{public/name} has shape {pub.shape}, expected ({int((~is_test).sum())}, {m})")
+        full = np.full((n, m), np.nan, dtype=np.result_type(pub.dtype, np.float32))
+        full[~is_test] = pub
+        return full
+
+    quality = assemble("quality.npy")
+    cost = assemble("cost.npy")
+    output_tokens = assemble("output_tokens.npy") if meta.get("has_output_tokens") else None
+
+    hidden_dir: Path | None
+    if hidden is False:
+        hidden_dir = None
+    elif hidden is None or hidden is True:
+        hidden_dir = root / "hidden" if (root / "hidden").is_dir() else None
+        if hidden is True and hidden_dir is None:
+            raise HiddenPartMissing(f"{root} has no hidden/ directory with the test matrices")
+    else:
+        hidden_dir = Path(hidden)
+        if not hidden_dir.is_dir():
+            raise HiddenPartMissing(f"hidden part directory {hidden_dir} does not exist")
+
+    has_hidden = False
+    if hidden_dir is not None:
+        manifest = json.loads(_require(hidden_dir / "manifest.json", "hidden manifest").read_text(encoding="utf-8"))
+        digest = _ids_digest(samples.loc[is_test, "sample_id"])
+        if manifest.get("test_ids_sha256") != digest:
+            raise BundleError(f"hidden part {hidden_dir} belongs to another track or version "
+                              f"({manifest.get('track')!r}); its test ids do not match {root}")
+        for name, arr in (("quality.npy", quality), ("cost.npy", cost), ("output_tokens.npy", output_tokens)):
+            if arr is None:
+                continue
+            part = np.load(_require(hidden_dir / name, f"hidden {name}"), allow_pickle=False)
+            if part.shape != (int(is_test.sum()), m):
+                raise BundleError(f"{hidden_dir/name} has shape {part.shape}, expected ({int(is_test.sum())}, {m})")
+            arr[is_test] = part
+        has_hidden = True
+
+    images = None
+    if meta.get("has_images"):
+        images = np.load(_require(public / "images.npy", "images"), allow_pickle=False, mmap_mode="r")
+    prov = meta["provenance"]
+    return Bundle(
+        name=meta["name"], version=meta["version"], models=models, samples=samples,
+        quality=quality, cost=cost, output_tokens=output_tokens,
+        cost_bounds=CostBounds(**meta["cost_bounds"]),
+        provenance=Provenance(**prov), has_hidden=has_hidden, images=images,
+    )

@@ -1,0 +1,177 @@
+"""Turning a table of routing decisions into model columns per operating point.
+
+This is the one place that knows how ``sample_id`` / ``model_id`` / ``point`` map onto a bundle.
+Problems are collected, not raised one by one, so a researcher sees everything wrong at once;
+each problem has a stable code, a message that says how to fix it, and the first examples.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluator.bundle import Bundle
+from evaluator.errors import PredictionError
+from evaluator.split import split_index
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("sample_id", "model_id")
+POINT_COLUMN = "point"
+DEFAULT_POINT = "default"
+MAX_POINTS = 100
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a prediction file."""
+
+    code: str
+    message: str
+    examples: list[Any] = field(default_factory=list)
+    count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "examples": self.examples, "count": self.count}
+
+    def __str__(self) -> str:
+        ex = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
+        return f"[{self.code}] {self.message}{ex}"
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Model column chosen for every sample of ``split``, one row per operating point."""
+
+    split: str
+    points: list[str]
+    choices: np.ndarray  # (n_points, n_split) int64, aligned with split_arrays(bundle, split).rows
+
+
+def _examples(values: Any) -> list[Any]:
+    out = []
+    for v in list(values)[:MAX_EXAMPLES]:
+        out.append(v.item() if isinstance(v, np.generic) else v)
+    return out
+
+
+def closest_models(bundle: Bundle, name: str, n: int = 3) -> list[str]:
+    """Valid model ids nearest to a misspelt name, for the error message."""
+    names = {k: bundle.models[v].model_id for k, v in bundle.alias_map().items()}
+    hits = difflib.get_close_matches(str(name).strip().lower(), list(names), n=n * 2, cutoff=0.5)
+    seen: list[str] = []
+    for h in hits:
+        if names[h] not in seen:
+            seen.append(names[h])
+    return seen[:n]
+
+
+def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str) -> tuple[list[Problem], Decisions | None]:
+    """Check ``frame`` against the split and build decisions; never raises on bad content."""
+    problems: list[Problem] = []
+    missing_cols = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing_cols:
+        problems.append(Problem(
+            "missing_columns",
+            f"the file lacks column(s) {missing_cols}; it needs 'sample_id' and 'model_id' "
+            f"(and optionally 'point'), found {list(map(str, frame.columns))[:10]}",
+            count=len(missing_cols)))
+        return problems, None
+    if len(frame) == 0:
+        return [Problem("empty_file", "the file has a header but no rows; write one row per test sample")], None
+
+    sa = split_index(bundle, split)
+    ids = frame["sample_id"]
+    bad_ids = ids.isna() | (ids.astype(str).str.strip() == "")
+    if bad_ids.any():
+        problems.append(Problem("empty_cell", "column 'sample_id' has empty cells; every row needs a sample id",
+                                _examples(np.flatnonzero(bad_ids.to_numpy()) + 1), int(bad_ids.sum())))
+    models = frame["model_id"]
+    bad_models = models.isna() | (models.astype(str).str.strip() == "")
+    if bad_models.any():
+        problems.append(Problem("empty_cell", "column 'model_id' has empty cells; every row needs a model id",
+                                _examples(np.flatnonzero(bad_models.to_numpy()) + 1), int(bad_models.sum())))
+
+    if POINT_COLUMN in frame.columns:
+        pts = frame[POINT_COLUMN]
+        bad_pts = pts.isna() | (pts.astype(str).str.strip() == "")
+        if bad_pts.any():
+            problems.append(Problem("empty_cell", "column 'point' has empty cells; label every row's operating point "
+                                    "or drop the column for a single-point file",
+                                    _examples(np.flatnonzero(bad_pts.to_numpy()) + 1), int(bad_pts.sum())))
+        point_labels = pts.astype(str).str.strip()
+    else:
+        point_labels = pd.Series(DEFAULT_POINT, index=frame.index)
+    point_codes, point_names = pd.factorize(point_labels, sort=False)
+    if len(point_names) > MAX_POINTS:
+        problems.append(Problem("too_many_points",
+                                f"the file has {len(point_names)} operating points; at most {MAX_POINTS} are allowed",
+                                _examples(point_names[MAX_POINTS:]), len(point_names)))
+        return problems, None
+
+    id_str = ids.astype(str).str.strip()
+    full_rows = bundle.row_index().get_indexer(id_str.to_numpy(dtype=object))
+    pos_of_row = np.full(len(bundle.samples), -1, dtype=np.int64)
+    pos_of_row[sa.rows] = np.arange(sa.n)
+    pos = np.where(full_rows >= 0, pos_of_row[np.maximum(full_rows, 0)], -1)
+    unknown = (pos < 0) & ~bad_ids.to_numpy()
+    if unknown.any():
+        in_other = (full_rows >= 0) & unknown
+        uniq = pd.unique(id_str[unknown])
+        msg = (f"{int(unknown.sum())} row(s) name sample ids that are not in the '{split}' split"
+               + (f" ({int(in_other.sum())} of them belong to another split)" if in_other.any() else "")
+               + "; use the ids of the split's samples exactly as published")
+        problems.append(Problem("unknown_sample_id", msg, _examples(uniq), int(unknown.sum())))
+
+    model_cols = bundle.resolve_models(models.astype(str))
+    bad_model = (model_cols < 0) & ~bad_models.to_numpy()
+    if bad_model.any():
+        uniq = pd.unique(models[bad_model].astype(str))
+        hints = "; ".join(f"{u!r} → did you mean {closest_models(bundle, u) or 'one of ' + str(bundle.model_ids[:3])}?"
+                          for u in uniq[:MAX_EXAMPLES])
+        problems.append(Problem("unknown_model_id",
+                                f"{len(uniq)} model name(s) are not in the pool (aliases and any case accepted): {hints}",
+                                _examples(uniq), int(bad_model.sum())))
+
+    ok = (pos >= 0) & (model_cols >= 0) & (point_codes >= 0)
+    key = point_codes.astype(np.int64) * sa.n + pos
+    dup = pd.Series(key[ok]).duplicated(keep="first").to_numpy()
+    if dup.any():
+        rows_dup = np.flatnonzero(ok)[dup]
+        ex = [f"{id_str.iat[r]} @ point {point_labels.iat[r]}" for r in rows_dup[:MAX_EXAMPLES]]
+        problems.append(Problem("duplicate_sample_id",
+                                f"{int(dup.sum())} (sample_id, point) pair(s) appear more than once; "
+                                "give each sample exactly one model per point", ex, int(dup.sum())))
+    if problems:
+        return problems, None
+
+    P = len(point_names)
+    counts = np.bincount(point_codes, minlength=P)
+    if (counts != sa.n).any():
+        covered = np.zeros((P, sa.n), dtype=bool)
+        covered[point_codes, pos] = True
+        miss = ~covered
+        total = int(miss.sum())
+        first_p = int(np.flatnonzero(miss.any(axis=1))[0])
+        ex = _examples(sa.sample_ids[miss[first_p]])
+        where = "" if P == 1 else f" (first at point {point_names[first_p]!r})"
+        problems.append(Problem("missing_sample_id",
+                                f"{total} (sample, point) decision(s) are missing{where}; every sample of the "
+                                f"'{split}' split ({sa.n} samples) needs one row per point", ex, total))
+        return problems, None
+
+    choices = np.empty((P, sa.n), dtype=np.int64)
+    choices[point_codes, pos] = model_cols
+    return [], Decisions(split=split, points=[str(p) for p in point_names], choices=choices)
+
+
+def decisions_from_frame(bundle: Bundle, frame: pd.DataFrame, split: str) -> Decisions:
+    """Decisions for ``split``, or :class:`PredictionError` listing every problem found."""
+    problems, decisions = find_problems_and_decisions(bundle, frame, split)
+    if problems or decisions is None:
+        raise PredictionError("the predictions do not fit the track:\n" + "\n".join(f"  - {p}" for p in problems),
+                              problems)
+    return decisions

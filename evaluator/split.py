@@ -1,0 +1,107 @@
+"""Per-split arrays the scorer needs again and again, computed once per (bundle, split).
+
+A worker scores many files against the same split, so the split's row indices, group codes,
+single-model means and oracle are cached on the bundle. Column statistics are summed over row
+blocks so that a large bundle (1M samples × 100 models) is never copied whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from evaluator.bundle import Bundle
+
+_ROW_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True)
+class SplitIndex:
+    """Which bundle rows form a split, in sample order. Needs no labels: validation uses it."""
+
+    split: str
+    rows: np.ndarray
+    sample_ids: np.ndarray  # object array of str
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+
+def split_index(bundle: Bundle, split: str) -> SplitIndex:
+    cache: dict[str, SplitIndex] = bundle.__dict__.setdefault("_split_index_cache", {})
+    if split not in cache:
+        rows = bundle.split_rows(split)
+        ids = bundle.samples["sample_id"].astype(str).to_numpy(dtype=object)[rows]
+        cache[split] = SplitIndex(split, rows, ids)
+    return cache[split]
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    split: str
+    rows: np.ndarray               # rows of the bundle's matrices, in sample order
+    sample_ids: np.ndarray         # object array of str
+    family_codes: np.ndarray
+    family_names: list[str]
+    dataset_codes: np.ndarray
+    dataset_names: list[str]
+    model_accuracy: np.ndarray     # (m,) mean quality of each single model on this split
+    model_cost: np.ndarray         # (m,) mean cost of each single model on this split
+    oracle_choice: np.ndarray      # (n,) the oracle's model per sample
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+
+def _blockwise(rows: np.ndarray, fn: Callable[[np.ndarray], None]) -> None:
+    for start in range(0, rows.size, _ROW_BLOCK):
+        fn(rows[start:start + _ROW_BLOCK])
+
+
+def oracle_choice(quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per row, the cheapest model among those with the highest quality; ties → earlier model (ours)."""
+    best = quality.max(axis=1)
+    masked = np.where(quality == best[:, None], cost, np.inf)
+    return masked.argmin(axis=1)
+
+
+def split_arrays(bundle: Bundle, split: str) -> SplitArrays:
+    """The cached :class:`SplitArrays` of ``bundle`` for ``split`` (labels must be loaded)."""
+    cache: dict[str, SplitArrays] = bundle.__dict__.setdefault("_split_cache", {})
+    if split in cache:
+        return cache[split]
+    bundle.require_labels(split)
+    index = split_index(bundle, split)
+    rows = index.rows
+    samples = bundle.samples.iloc[rows]
+    fam_codes, fam_names = pd.factorize(samples["family"], sort=True)
+    ds_codes, ds_names = pd.factorize(samples["dataset"], sort=True)
+    m = len(bundle.models)
+    acc_sum = np.zeros(m)
+    cost_sum = np.zeros(m)
+    oracle = np.empty(rows.size, dtype=np.int64)
+    pos = [0]
+
+    def block(r: np.ndarray) -> None:
+        q = bundle.quality[r]
+        c = bundle.cost[r]
+        acc_sum[:] += q.sum(axis=0, dtype=np.float64)
+        cost_sum[:] += c.sum(axis=0, dtype=np.float64)
+        oracle[pos[0]:pos[0] + r.size] = oracle_choice(q, c)
+        pos[0] += r.size
+
+    _blockwise(rows, block)
+    n = max(rows.size, 1)
+    arrays = SplitArrays(
+        split=split, rows=rows, sample_ids=index.sample_ids,
+        family_codes=fam_codes.astype(np.int64), family_names=[str(x) for x in fam_names],
+        dataset_codes=ds_codes.astype(np.int64), dataset_names=[str(x) for x in ds_names],
+        model_accuracy=acc_sum / n, model_cost=cost_sum / n, oracle_choice=oracle,
+    )
+    cache[split] = arrays
+    return arrays

@@ -1,0 +1,59 @@
+"""Built-in tracks by name, and where bundles live on disk.
+
+``ROUTERBOARD_DATA_DIR`` (default ``~/.cache/routerboard``) holds generated bundles under
+``tracks/<name>-<version>/``. A built-in track is generated on first use; concurrent first uses are
+safe because :meth:`Bundle.save` renames a finished directory into place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from evaluator import vlrb_sim
+from evaluator.bundle import Bundle, read_bundle
+from evaluator.errors import BundleError
+
+DATA_DIR_ENV = "ROUTERBOARD_DATA_DIR"
+DEFAULT_TRACK = vlrb_sim.NAME
+#: name → (version, generator)
+BUILTIN_TRACKS: dict[str, tuple[str, Callable[[], Bundle]]] = {
+    vlrb_sim.NAME: (vlrb_sim.VERSION, vlrb_sim.generate),
+}
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or Path.home() / ".cache" / "routerboard")
+
+
+def builtin_track_dir(name: str) -> Path:
+    version, _ = BUILTIN_TRACKS[name]
+    return data_dir() / "tracks" / f"{name}-{version}"
+
+
+def ensure_builtin(name: str) -> Path:
+    """Directory of a built-in track, generated (with its hidden part) when not there yet."""
+    path = builtin_track_dir(name)
+    if not (path / "public" / "bundle.json").exists():
+        _, generate = BUILTIN_TRACKS[name]
+        generate().save(path)
+    return path
+
+
+def load_bundle(path_or_track: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None) -> Bundle:
+    """Load a bundle directory or a built-in track by name (``"vlrb-sim"`` is built on first use).
+
+    ``hidden``: ``None`` loads ``<bundle>/hidden`` when present, ``False`` never reads test labels
+    (what the web process does), a path names a hidden directory kept elsewhere.
+    """
+    key = str(path_or_track)
+    if key in BUILTIN_TRACKS and not Path(key).exists():
+        return read_bundle(ensure_builtin(key), hidden=hidden)
+    path = Path(path_or_track)
+    if not path.exists():
+        raise BundleError(
+            f"no bundle at {path!s} and no built-in track of that name; built-in tracks: "
+            f"{sorted(BUILTIN_TRACKS)}. Make a bundle with `routerboard import vlrb DIR --out {path}`."
+        )
+    return read_bundle(path, hidden=hidden)

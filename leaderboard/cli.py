@@ -1,0 +1,151 @@
+"""The ``routerboard`` command line: one entry point for researchers and operators.
+
+Every command prints a specific message and exits non-zero on bad input; none prints a traceback
+for a mistake the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    import evaluator
+    from submissions.formats import FileFormatError, read_predictions
+
+    try:
+        hidden = args.hidden if args.hidden else (False if args.split != "test" else None)
+        bundle = evaluator.load_bundle(args.bundle, hidden=hidden)
+        frame = read_predictions(args.file)
+        report = evaluator.score(bundle, frame, split=args.split, replicates=args.replicates, seed=args.seed)
+    except FileFormatError as exc:
+        return _fail(f"{args.file}: {exc}")
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    data = report.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"track {data['track']}  split {data['split']}  samples {data['n_samples']}")
+    print(f"{'point':>12} {'accuracy':>9} {'$/query':>10} {'rank score':>10}   95% CI (rank score)")
+    for p in data["points"]:
+        lo, hi = p["ci"].get("rank_score", [None, None])
+        ci = f"{100 * lo:.1f}–{100 * hi:.1f}" if lo is not None else "-"
+        print(f"{p['point']:>12} {100 * p['accuracy']:8.2f}% {p['cost']:10.6f} {100 * p['rank_score']:10.2f}   {ci}")
+    if data["curve"]:
+        c = data["curve"]
+        fmt = lambda v, scale=1.0: "n/a" if v is None else f"{scale * v:.3f}"  # noqa: E731
+        print(f"curve: nAUC {fmt(c['nauc'])}  Ps {fmt(c['ps'])}  QNC {fmt(c['qnc']) if c['qnc'] is not None else '∞'}"
+              f"  gap closed {fmt(c['gap_closed'])}")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import evaluator
+    from evaluator.importers import import_mmr, import_vlrb
+
+    try:
+        if args.kind == "vlrb":
+            bundle = import_vlrb(args.source, name=args.name or "vlrb", version=args.version)
+        else:
+            bundle = import_mmr(args.source, split_seed=args.split_seed, name=args.name or "mmr", version=args.version)
+        out = bundle.save(args.out)
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    print(json.dumps({"bundle": str(out), **bundle.summary()}, indent=2))
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import evaluator
+
+    try:
+        bundle = evaluator.load_bundle(args.bundle, hidden=False)
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    print(json.dumps(bundle.summary(), indent=2))
+    return 0
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    bench_dir = repo_root() / "tests" / "benchmarks"
+    files = sorted(bench_dir.glob("bench_*.py"))
+    if args.only:
+        files = [f for f in files if args.only in f.stem]
+    if not files:
+        return _fail(f"no benchmark matching {args.only!r} in {bench_dir}")
+    status = 0
+    for f in files:
+        print(f"== {f.name}", flush=True)
+        status |= subprocess.call([sys.executable, str(f), *(["--quick"] if args.quick else [])])
+    return status
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from leaderboard.app import build_app
+
+    build_app().launch(server_name=args.host, server_port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="routerboard", description="Router leaderboard: score, import, serve, bench.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("score", help="score a prediction file locally (dev split with public labels)")
+    p.add_argument("file", help="prediction file: .csv, .jsonl, .parquet (optionally .gz)")
+    p.add_argument("--bundle", default="vlrb-sim", help="bundle directory or built-in track name (default vlrb-sim)")
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    p.add_argument("--hidden", default=None, help="directory of the hidden part (test matrices), if kept elsewhere")
+    p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (0 = no intervals)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("import", help="import a peer benchmark into a bundle directory")
+    p.add_argument("kind", choices=["vlrb", "mmr"], help="vlrb: VL-RouterBench repo root; mmr: MMR-Bench CSV")
+    p.add_argument("source")
+    p.add_argument("--out", required=True, help="bundle directory to write")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the 70/15/15 split (mmr only)")
+    p.add_argument("--name", default=None)
+    p.add_argument("--version", default="1.0")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("info", help="summarise a bundle or built-in track")
+    p.add_argument("bundle", nargs="?", default="vlrb-sim")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("bench", help="run the benchmarks in tests/benchmarks")
+    p.add_argument("--only", default=None, help="run only benchmarks whose name contains this")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("serve", help="start the app on the embedded default track")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=_cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
