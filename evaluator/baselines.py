@@ -35,10 +35,15 @@ class ReferenceEntry:
     choice: np.ndarray  # (n_split,) model columns
 
 
+def _selection_split(bundle: Bundle, split: str) -> str:
+    """Baselines are chosen on train; a track without train samples chooses on the scored split (ours)."""
+    return SELECTION_SPLIT if bundle.split_rows(SELECTION_SPLIT).size else split
+
+
 def reference_entries(bundle: Bundle, split: str, seed: int = DEFAULT_SEED) -> list[ReferenceEntry]:
     """Decision vectors of all reference entries on ``split``."""
     sa = split_arrays(bundle, split)
-    train = split_arrays(bundle, SELECTION_SPLIT)
+    train = split_arrays(bundle, _selection_split(bundle, split))
     m, n = len(bundle.models), sa.n
     entries = [ReferenceEntry(model.model_id, "single_model", np.full(n, j, dtype=np.int64))
                for j, model in enumerate(bundle.models)]
@@ -58,8 +63,7 @@ def _per_dataset_choice(bundle: Bundle, split: str, fallback: int) -> np.ndarray
     """Per dataset, the most accurate model on train (ties: cheaper, earlier); datasets absent
     from train fall back to StrongestGlobal (ours)."""
     sa = split_arrays(bundle, split)
-    train = split_arrays(bundle, SELECTION_SPLIT)
-    m = len(bundle.models)
+    train = split_arrays(bundle, _selection_split(bundle, split))
     choice_by_name: dict[str, int] = {}
     for g, name in enumerate(train.dataset_names):
         r = train.rows[train.dataset_codes == g]

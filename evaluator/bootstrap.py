@@ -20,8 +20,10 @@ DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
 CONFIDENCE = 0.95
 #: Resample counts for at most this many (replicate × sample) cells are kept in memory (float32).
-_BLOCK_CELLS = 1 << 24
-_CACHE_CELLS = 1 << 26  # ≈ 256 MB of float32 counts, at most, across cached count matrices
+_BLOCK_CELLS = 1 << 22
+#: Count matrices are cached only when a whole one fits here (≈ 128 MB of float32: 30,540 samples ×
+#: 1,000 replicates does); larger ones are drawn block by block and dropped, bounding memory.
+_CACHE_CELLS = 1 << 25
 _cache: "OrderedDict[tuple[int, int, int, int], np.ndarray]" = OrderedDict()
 _cache_lock = Lock()
 
@@ -43,8 +45,12 @@ def _count_block(n: int, seed: int, start: int, stop: int) -> np.ndarray:
 def _blocks(n: int, replicates: int, seed: int):
     """Yield count blocks covering all replicates; small ones are cached (same seed → same counts)."""
     per_block = max(1, min(replicates, _BLOCK_CELLS // max(n, 1)))
+    cacheable = n * replicates <= _CACHE_CELLS
     for start in range(0, replicates, per_block):
         stop = min(replicates, start + per_block)
+        if not cacheable:
+            yield start, stop, _count_block(n, seed, start, stop)
+            continue
         key = (n, seed, start, stop)
         with _cache_lock:
             block = _cache.get(key)

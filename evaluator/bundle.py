@@ -178,7 +178,7 @@ class Bundle:
     def split_rows(self, split: str) -> np.ndarray:
         if split not in SPLITS:
             raise BundleError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
-        return np.flatnonzero(self.samples["split"].to_numpy() == split)
+        return np.flatnonzero((self.samples["split"] == split).to_numpy(dtype=bool))
 
     def labelled(self, split: str) -> bool:
         return split != "test" or self.has_hidden

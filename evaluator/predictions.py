@@ -69,6 +69,21 @@ def closest_models(bundle: Bundle, name: str, n: int = 3) -> list[str]:
     return seen[:n]
 
 
+def _ordered_points(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Factorize point labels in a canonical order — numeric when every label is a number (budgets,
+    λ values), else lexicographic — so that a report never depends on the file's row order."""
+    codes, uniques = pd.factorize(labels, sort=False)
+    names = [str(u) for u in uniques]
+    numeric = pd.to_numeric(pd.Series(names, dtype=object), errors="coerce")
+    if len(names) and numeric.notna().all():
+        order = np.lexsort((np.array(names, dtype=object).astype(str), numeric.to_numpy(dtype=float)))
+    else:
+        order = np.argsort(np.array(names, dtype=object).astype(str), kind="stable")
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), [names[i] for i in order]
+
+
 def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str) -> tuple[list[Problem], Decisions | None]:
     """Check ``frame`` against the split and build decisions; never raises on bad content."""
     problems: list[Problem] = []
@@ -105,7 +120,7 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
         point_labels = pts.astype(str).str.strip()
     else:
         point_labels = pd.Series(DEFAULT_POINT, index=frame.index)
-    point_codes, point_names = pd.factorize(point_labels, sort=False)
+    point_codes, point_names = _ordered_points(point_labels)
     if len(point_names) > MAX_POINTS:
         problems.append(Problem("too_many_points",
                                 f"the file has {len(point_names)} operating points; at most {MAX_POINTS} are allowed",
@@ -156,7 +171,7 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
         miss = ~covered
         total = int(miss.sum())
         first_p = int(np.flatnonzero(miss.any(axis=1))[0])
-        ex = _examples(sa.sample_ids[miss[first_p]])
+        ex = sa.sample_ids(bundle, np.flatnonzero(miss[first_p])[:MAX_EXAMPLES])
         where = "" if P == 1 else f" (first at point {point_names[first_p]!r})"
         problems.append(Problem("missing_sample_id",
                                 f"{total} (sample, point) decision(s) are missing{where}; every sample of the "

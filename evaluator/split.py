@@ -24,19 +24,20 @@ class SplitIndex:
 
     split: str
     rows: np.ndarray
-    sample_ids: np.ndarray  # object array of str
 
     @property
     def n(self) -> int:
         return int(self.rows.size)
 
+    def sample_ids(self, bundle: Bundle, positions: np.ndarray) -> list[str]:
+        """Ids of the samples at ``positions`` of this split (for messages; never the whole split)."""
+        return [str(x) for x in bundle.samples["sample_id"].to_numpy()[self.rows[positions]]]
+
 
 def split_index(bundle: Bundle, split: str) -> SplitIndex:
     cache: dict[str, SplitIndex] = bundle.__dict__.setdefault("_split_index_cache", {})
     if split not in cache:
-        rows = bundle.split_rows(split)
-        ids = bundle.samples["sample_id"].astype(str).to_numpy(dtype=object)[rows]
-        cache[split] = SplitIndex(split, rows, ids)
+        cache[split] = SplitIndex(split, bundle.split_rows(split))
     return cache[split]
 
 
@@ -44,7 +45,6 @@ def split_index(bundle: Bundle, split: str) -> SplitIndex:
 class SplitArrays:
     split: str
     rows: np.ndarray               # rows of the bundle's matrices, in sample order
-    sample_ids: np.ndarray         # object array of str
     family_codes: np.ndarray
     family_names: list[str]
     dataset_codes: np.ndarray
@@ -78,9 +78,9 @@ def split_arrays(bundle: Bundle, split: str) -> SplitArrays:
     bundle.require_labels(split)
     index = split_index(bundle, split)
     rows = index.rows
-    samples = bundle.samples.iloc[rows]
-    fam_codes, fam_names = pd.factorize(samples["family"], sort=True)
-    ds_codes, ds_names = pd.factorize(samples["dataset"], sort=True)
+    # Only the two group columns are taken, never a copy of the whole samples table.
+    fam_codes, fam_names = pd.factorize(bundle.samples["family"].iloc[rows], sort=True)
+    ds_codes, ds_names = pd.factorize(bundle.samples["dataset"].iloc[rows], sort=True)
     m = len(bundle.models)
     acc_sum = np.zeros(m)
     cost_sum = np.zeros(m)
@@ -98,7 +98,7 @@ def split_arrays(bundle: Bundle, split: str) -> SplitArrays:
     _blockwise(rows, block)
     n = max(rows.size, 1)
     arrays = SplitArrays(
-        split=split, rows=rows, sample_ids=index.sample_ids,
+        split=split, rows=rows,
         family_codes=fam_codes.astype(np.int64), family_names=[str(x) for x in fam_names],
         dataset_codes=ds_codes.astype(np.int64), dataset_names=[str(x) for x in ds_names],
         model_accuracy=acc_sum / n, model_cost=cost_sum / n, oracle_choice=oracle,

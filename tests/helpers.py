@@ -1,0 +1,42 @@
+"""Small bundles built from explicit arrays, for tests worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evaluator.bundle import Bundle, CostBounds, ModelInfo, Provenance, family_of
+
+
+def make_bundle(quality, cost, *, splits=None, datasets=None, model_ids=None, bounds=(0.001, 1.0),
+                aliases=None) -> Bundle:
+    Y = np.asarray(quality, dtype=np.float64)
+    C = np.asarray(cost, dtype=np.float64)
+    n, m = Y.shape
+    splits = list(splits) if splits is not None else ["dev"] * n
+    datasets = list(datasets) if datasets is not None else ["MMBench"] * n
+    model_ids = list(model_ids) if model_ids is not None else [f"model-{j}" for j in range(m)]
+    aliases = aliases or {}
+    samples = pd.DataFrame({
+        "sample_id": [f"s{i:03d}" for i in range(n)],
+        "dataset": datasets,
+        "family": [family_of(d) for d in datasets],
+        "split": splits,
+        "part": ["public" if s == "test" else "" for s in splits],
+        "question": [f"question {i}" for i in range(n)],
+        "image_ref": ["" for _ in range(n)],
+        "input_tokens": np.zeros(n, dtype=np.int64),
+    })
+    models = [ModelInfo(mid, mid.upper(), "", 0.1, 0.2, tuple(aliases.get(mid, ()))) for mid in model_ids]
+    return Bundle(name="tiny", version="0", models=models, samples=samples, quality=Y, cost=C, output_tokens=None,
+                  cost_bounds=CostBounds(*bounds), provenance=Provenance(source="test", version="0"), has_hidden=True)
+
+
+def predictions(bundle: Bundle, choice, split: str = "dev", point: str | None = None) -> pd.DataFrame:
+    """A prediction table routing the split's samples to model columns ``choice``."""
+    ids = bundle.samples.loc[bundle.samples["split"] == split, "sample_id"].to_numpy()
+    choice = np.broadcast_to(np.asarray(choice), ids.shape)
+    frame = pd.DataFrame({"sample_id": ids, "model_id": [bundle.model_ids[j] for j in choice]})
+    if point is not None:
+        frame["point"] = point
+    return frame

@@ -1,0 +1,16 @@
+"""The benchmark script keeps running (a quick, small-size pass); its numbers are read by people,
+not asserted here — timings in unit tests would be flaky and dishonest."""
+
+import subprocess
+import sys
+
+from leaderboard.cli import repo_root
+
+
+def test_scoring_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "-m", "leaderboard.cli", "bench", "--only", "scoring", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr
+    for tag in ("[1]", "[2]", "[3]", "[4]"):
+        assert tag in out.stdout
+    assert "x bare" in out.stdout and "thresholds" in out.stdout

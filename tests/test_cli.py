@@ -1,0 +1,84 @@
+"""The routerboard command line: happy paths and one bad input per command."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import evaluator
+from leaderboard.cli import main
+from test_importers import write_mmr, write_vlrb
+
+
+@pytest.fixture(scope="module")
+def dev_file(tmp_path_factory, sim_bundle):
+    dev = sim_bundle.samples[sim_bundle.samples.split == "dev"]
+    path = tmp_path_factory.mktemp("preds") / "sweep.csv"
+    pd.concat([pd.DataFrame({"sample_id": dev.sample_id, "model_id": m, "point": str(k)})
+               for k, m in enumerate(["SmolVLM2", "Qwen2.5-VL-32B-Instruct", "gpt-4o"])]).to_csv(path, index=False)
+    return path
+
+
+def test_score_json_equals_the_library(dev_file, sim_bundle, capsys):
+    assert main(["score", str(dev_file), "--bundle", "vlrb-sim", "--split", "dev", "--json", "--replicates", "100"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    direct = evaluator.score(sim_bundle, pd.read_csv(dev_file, dtype=str), split="dev", replicates=100).to_dict()
+    assert printed == json.loads(json.dumps(direct))
+    assert printed["curve"]["nauc"] is not None
+
+
+def test_score_table_output(dev_file, capsys):
+    assert main(["score", str(dev_file), "--replicates", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "nAUC" in out and "gpt-4o" not in out and "rank score" in out
+
+
+def test_score_bad_file_and_hidden_test(tmp_path, dev_file, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sample_id,model\nx,y\n")
+    assert main(["score", str(bad)]) == 2
+    assert "missing_columns" in capsys.readouterr().err
+    assert main(["score", str(dev_file), "--split", "test", "--hidden", str(tmp_path)]) == 2
+    assert "manifest" in capsys.readouterr().err
+
+
+def test_score_test_split_without_hidden_part(tmp_path, capsys):
+    from helpers import make_bundle, predictions
+
+    b = make_bundle([[1, 0], [0, 1], [1, 1]], [[0.1, 0.2]] * 3, splits=["train", "dev", "test"], bounds=(0.1, 0.2))
+    b.save(tmp_path / "b")
+    import shutil
+
+    shutil.rmtree(tmp_path / "b" / "hidden")
+    predictions(b, 0, split="test").to_csv(tmp_path / "p.csv", index=False)
+    assert main(["score", str(tmp_path / "p.csv"), "--bundle", str(tmp_path / "b"), "--split", "test"]) == 2
+    assert "needs its hidden part" in capsys.readouterr().err
+
+
+def test_import_commands(tmp_path, capsys):
+    write_vlrb(tmp_path / "vlrb")
+    assert main(["import", "vlrb", str(tmp_path / "vlrb"), "--out", str(tmp_path / "b1")]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 60
+    write_mmr(tmp_path / "m.csv")
+    assert main(["import", "mmr", str(tmp_path / "m.csv"), "--out", str(tmp_path / "b2"), "--split-seed", "3"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["splits"] == {"train": 56, "dev": 12, "test": 12}
+    assert main(["import", "vlrb", str(tmp_path / "nowhere"), "--out", str(tmp_path / "b3")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert not (tmp_path / "b3").exists()
+
+
+def test_info_and_bad_track(capsys):
+    assert main(["info", "vlrb-sim"]) == 0
+    assert json.loads(capsys.readouterr().out)["simulated"] is True
+    assert main(["info", "no-such-track"]) == 2
+    assert "built-in tracks" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "leaderboard.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "score" in out.stdout and "import" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "leaderboard.cli", "frobnicate"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
