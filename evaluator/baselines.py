@@ -88,3 +88,29 @@ def split_oracle_curve(bundle: Bundle, split: str) -> Curve:
     """The oracle curve over ``split`` (every distinct per-sample cost threshold)."""
     sa = split_arrays(bundle, split)
     return oracle_curve(bundle.quality[sa.rows], bundle.cost[sa.rows])
+
+
+ORACLE_CURVE = "Oracle curve"
+
+
+def oracle_curve_report(bundle: Bundle, split: str, max_points: int = 60) -> dict:
+    """The oracle curve in report form (``to_dict`` shape, no intervals): its Pareto frontier over
+    every threshold, thinned evenly to at most ``max_points`` points for plotting and storage."""
+    from evaluator.frontier import nauc, pareto_frontier, peak_score
+    from evaluator.metrics import rank_score
+
+    curve = split_oracle_curve(bundle, split)
+    front = pareto_frontier(curve.costs, curve.perfs)
+    front = front[curve.costs[front] > 0]
+    full = front
+    if front.size > max_points:
+        front = front[np.unique(np.linspace(0, front.size - 1, max_points).round().astype(int))]
+    cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
+    n = int(bundle.split_rows(split).size)
+    points = [{"point": f"T={curve.thresholds[i]:.6g}", "accuracy": float(curve.perfs[i]),
+               "cost": float(curve.costs[i]), "total_cost": float(curve.costs[i] * n),
+               "rank_score": float(rank_score(curve.perfs[i], curve.costs[i], cmin, cmax))} for i in front]
+    area = nauc(curve.costs[full], curve.perfs[full])
+    return {"track": bundle.track_id, "split": split, "n_samples": n, "points": points,
+            "curve": {"nauc": area if np.isfinite(area) else None, "ps": peak_score(curve.perfs[full]),
+                      "qnc": None, "gap_closed": None}}

@@ -96,10 +96,66 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return status
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from leaderboard.app import build_app
+def _track_sources(tracks: list[str], hidden: list[str] | None):
+    """Public bundle directory and hidden directory of each ``--track`` (built-in names resolve)."""
+    from evaluator.tracks import BUILTIN_TRACKS, ensure_builtin
+    from submissions.worker import TrackSource
 
-    build_app().launch(server_name=args.host, server_port=args.port)
+    sources = []
+    for k, spec in enumerate(tracks):
+        public = ensure_builtin(spec) if spec in BUILTIN_TRACKS and not Path(spec).exists() else Path(spec)
+        hid = Path(hidden[k]) if hidden and k < len(hidden) else public / "hidden"
+        if not (hid / "manifest.json").exists():
+            raise FileNotFoundError(f"no hidden part for track {spec!r} at {hid}; pass --hidden DIR")
+        sources.append(TrackSource(str(public), str(hid)))
+    return sources
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    import evaluator
+    from submissions.config import Settings
+    from submissions.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    try:
+        sources = _track_sources(args.track, args.hidden)
+        worker = Worker(Settings.from_env(), sources, poll_seconds=args.poll)
+    except (FileNotFoundError, evaluator.EvaluatorError, ValueError) as exc:
+        return _fail(str(exc))
+    done = worker.run(max_jobs=args.max_jobs, stop_when_idle=args.exit_when_idle)
+    print(json.dumps({"worker_id": worker.worker_id, "jobs_done": done}))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import evaluator
+    from submissions.config import Settings
+    from submissions.formats import Limits
+    from submissions.validation import validate
+
+    settings = Settings.from_env()
+    try:
+        bundle = evaluator.load_bundle(args.bundle, hidden=False)
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        return _fail(f"cannot read {args.file}: {exc.strerror}")
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    result = validate(bundle, data, Path(args.file).name, args.split,
+                      Limits(settings.max_upload_bytes, settings.max_decompressed_bytes))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else EXIT_USAGE
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from leaderboard.app import serve
+
+    serve(host=args.host, port=args.port, with_worker=not args.no_worker)
     return 0
 
 
@@ -135,15 +191,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("serve", help="start the app on the embedded default track")
+    p = sub.add_parser("serve", help="start the app (and one worker beside it) on the embedded default track")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--no-worker", action="store_true", help="do not start a worker (run `routerboard worker` elsewhere)")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("worker", help="run an evaluation worker (the only process given hidden test matrices)")
+    p.add_argument("--track", action="append", default=None,
+                   help="bundle directory or built-in track name (repeatable; default vlrb-sim)")
+    p.add_argument("--hidden", action="append", default=None,
+                   help="hidden part of each --track, in order (default <bundle>/hidden)")
+    p.add_argument("--max-jobs", type=int, default=None, help="stop after this many jobs")
+    p.add_argument("--exit-when-idle", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--poll", type=float, default=0.2, help="seconds between queue polls when idle")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("validate", help="check a prediction file (same checks and messages as the app)")
+    p.add_argument("file")
+    p.add_argument("--bundle", default="vlrb-sim", help="bundle directory or built-in track name")
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_validate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "track", "unset") is None:
+        args.track = ["vlrb-sim"]
     return int(args.func(args) or 0)
 
 

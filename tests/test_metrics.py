@@ -50,3 +50,24 @@ def test_group_means_with_an_empty_group():
 def test_best_single_model_ties_go_to_the_cheaper_then_earlier():
     assert best_single_model(np.array([0.7, 0.8, 0.8]), np.array([1.0, 3.0, 2.0])) == 2
     assert best_single_model(np.array([0.8, 0.8]), np.array([1.0, 1.0])) == 0
+
+
+def test_bootstrap_interval_of_a_constant_is_a_point_and_seeded():
+    from evaluator.bootstrap import bootstrap_means, interval, paired_test
+
+    ones = np.ones(50)
+    lo, hi = interval(bootstrap_means(ones, replicates=100, seed=1))
+    assert lo[0] == pytest.approx(1.0) and hi[0] == pytest.approx(1.0)
+    v = np.arange(50, dtype=float) % 2
+    a = bootstrap_means(v, replicates=200, seed=5)
+    np.testing.assert_array_equal(a, bootstrap_means(v, replicates=200, seed=5))
+    assert not np.array_equal(a, bootstrap_means(v, replicates=200, seed=6))
+    assert abs(a.mean() - 0.5) < 0.02  # centred on the sample mean
+
+
+def test_paired_test_p_value_from_tail_shares():
+    from evaluator.bootstrap import paired_test
+
+    t = paired_test("accuracy", 0.1, np.array([0.05, 0.1, 0.2, -0.01]))
+    assert t.p_value == pytest.approx(2 * 0.25)  # one of four replicates at or below zero
+    assert paired_test("accuracy", 0.0, np.zeros(10)).p_value == 1.0

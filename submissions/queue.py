@@ -1,0 +1,213 @@
+"""The evaluation queue, kept in the database: claim with a lease, renew, complete, fail.
+
+A worker claims one job atomically — ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, one
+conditional ``UPDATE … WHERE id = (SELECT …)`` on SQLite (whose writers are serialised) — and
+holds it under a lease it renews while working. A job whose lease ran out (its worker died) is
+claimable again; after ``max_attempts`` such losses it fails with a message saying so. Completion
+is conditional on still holding the lease, so a worker that lost its job can never write results
+for it: each job gets exactly one set of results, whatever happens to workers.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from submissions.models import Breakdown, ResultPoint, Submission, Worker
+from submissions.status import Status
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Job:
+    submission_id: int
+    track_id: int
+    split: str
+    file_sha256: str | None
+    file_format: str
+    file_gzip: bool
+    attempts: int
+
+
+def _claimable(now: datetime, max_attempts: int):
+    return or_(
+        Submission.status == Status.PENDING.value,
+        and_(Submission.status == Status.RUNNING.value, Submission.lease_expires_at < now,
+             Submission.attempts < max_attempts),
+    )
+
+
+def fail_abandoned(session: Session, max_attempts: int) -> int:
+    """Jobs whose lease expired ``max_attempts`` times end FAILED, with a message that says why."""
+    now = utcnow()
+    result = session.execute(
+        update(Submission)
+        .where(Submission.status == Status.RUNNING.value, Submission.lease_expires_at < now,
+               Submission.attempts >= max_attempts)
+        .values(status=Status.FAILED.value, finished_at=now, lease_owner=None, lease_expires_at=None,
+                error=f"evaluation stopped {max_attempts} times without finishing (the worker process died or "
+                      "was killed each time — most often the file needs more memory or time than allowed); "
+                      "try a smaller file or contact the admins")
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def claim(factory: sessionmaker[Session], worker_id: str, *, lease_seconds: int, max_attempts: int,
+          track_ids: list[int] | None = None) -> Job | None:
+    """Claim the oldest claimable job (optionally only of ``track_ids``), or None."""
+    with factory.begin() as session:
+        fail_abandoned(session, max_attempts)
+        now = utcnow()
+        cond = _claimable(now, max_attempts)
+        if track_ids is not None:
+            cond = and_(cond, Submission.track_id.in_(track_ids))
+        pick = select(Submission.id).where(cond).order_by(Submission.created_at, Submission.id).limit(1)
+        values: dict[str, Any] = dict(status=Status.RUNNING.value, lease_owner=worker_id,
+                                      lease_expires_at=now + timedelta(seconds=lease_seconds),
+                                      attempts=Submission.attempts + 1,
+                                      started_at=func.coalesce(Submission.started_at, now))
+        if session.bind.dialect.name == "postgresql":
+            job_id = session.execute(pick.with_for_update(skip_locked=True)).scalar_one_or_none()
+            if job_id is None:
+                return None
+            session.execute(update(Submission).where(Submission.id == job_id).values(**values)
+                            .execution_options(synchronize_session=False))
+        else:
+            job_id = session.execute(
+                update(Submission).where(Submission.id == pick.scalar_subquery(), cond).values(**values)
+                .returning(Submission.id).execution_options(synchronize_session=False)).scalar_one_or_none()
+            if job_id is None:
+                return None
+        row = session.execute(select(Submission.id, Submission.track_id, Submission.split, Submission.file_sha256,
+                                     Submission.file_format, Submission.file_gzip, Submission.attempts)
+                              .where(Submission.id == job_id)).one()
+        return Job(*row)
+
+
+def renew(factory: sessionmaker[Session], job_id: int, worker_id: str, lease_seconds: int) -> bool:
+    """Extend the lease; False means the job is no longer ours (expired and re-claimed, or withdrawn)."""
+    with factory.begin() as session:
+        res = session.execute(
+            update(Submission).where(Submission.id == job_id, Submission.lease_owner == worker_id,
+                                     Submission.status == Status.RUNNING.value)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False))
+        return (res.rowcount or 0) == 1
+
+
+def _finish(session: Session, job_id: int, worker_id: str, **values: Any) -> bool:
+    res = session.execute(
+        update(Submission).where(Submission.id == job_id, Submission.lease_owner == worker_id,
+                                 Submission.status == Status.RUNNING.value)
+        .values(finished_at=utcnow(), lease_owner=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False))
+    return (res.rowcount or 0) == 1
+
+
+def _clean(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def add_results(session: Session, submission_id: int, report: dict[str, Any]) -> dict[str, Any]:
+    """Insert the aggregate results of a report; returns the submission columns to set."""
+    points = report["points"]
+    best = max(range(len(points)), key=lambda k: (points[k]["rank_score"] or 0.0, -k)) if points else None
+    for order, p in enumerate(points):
+        ci = p.get("ci", {})
+        paired = p.get("paired_test", {})
+        rp = ResultPoint(
+            submission_id=submission_id, point=str(p["point"]), point_order=order,
+            accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"], rank_score=p["rank_score"],
+            accuracy_lo=(ci.get("accuracy") or [None, None])[0], accuracy_hi=(ci.get("accuracy") or [None, None])[1],
+            cost_lo=(ci.get("cost") or [None, None])[0], cost_hi=(ci.get("cost") or [None, None])[1],
+            rank_score_lo=(ci.get("rank_score") or [None, None])[0],
+            rank_score_hi=(ci.get("rank_score") or [None, None])[1],
+            delta_accuracy=(paired.get("accuracy") or {}).get("delta"),
+            p_accuracy=(paired.get("accuracy") or {}).get("p_value"),
+            delta_rank_score=(paired.get("rank_score") or {}).get("delta"),
+            p_rank_score=(paired.get("rank_score") or {}).get("p_value"),
+        )
+        rp.breakdowns = [Breakdown(level=level, name=name, accuracy=g["accuracy"], cost=g["cost"],
+                                   rank_score=g["rank_score"], n=g["n"])
+                         for level, key in (("family", "per_family"), ("dataset", "per_dataset"))
+                         for name, g in (p.get(key) or {}).items()]
+        session.add(rp)
+    curve = report.get("curve") or {}
+    return dict(n_points=len(points), best_point=str(points[best]["point"]) if best is not None else None,
+                nauc=_clean(curve.get("nauc")), ps=_clean(curve.get("ps")),
+                qnc=_clean(curve.get("qnc")) if curve else None, gap_closed=_clean(curve.get("gap_closed")),
+                report={k: report[k] for k in ("track", "split", "n_samples", "curve", "best_single", "oracle", "settings")
+                        if k in report})
+
+
+def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report: dict[str, Any]) -> bool:
+    """Write results and mark DONE in one transaction — only while the lease is still ours."""
+    with factory.begin() as session:
+        owned = session.execute(select(Submission.id).where(
+            Submission.id == job_id, Submission.lease_owner == worker_id,
+            Submission.status == Status.RUNNING.value).with_for_update()).scalar_one_or_none()
+        if owned is None:
+            return False
+        session.execute(delete(ResultPoint).where(ResultPoint.submission_id == job_id))
+        columns = add_results(session, job_id, report)
+        session.flush()
+        return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None, **columns)
+
+
+def fail(factory: sessionmaker[Session], job_id: int, worker_id: str, message: str,
+         problems: list[dict[str, Any]] | None = None) -> bool:
+    with factory.begin() as session:
+        return _finish(session, job_id, worker_id, status=Status.FAILED.value, error=message, problems=problems)
+
+
+def queue_position(session: Session, sub: Submission) -> int | None:
+    """1-based place among pending jobs (0 while running); None once finished."""
+    if sub.status == Status.RUNNING.value:
+        return 0
+    if sub.status != Status.PENDING.value:
+        return None
+    ahead = session.execute(select(func.count()).select_from(Submission).where(
+        Submission.status == Status.PENDING.value,
+        or_(Submission.created_at < sub.created_at,
+            and_(Submission.created_at == sub.created_at, Submission.id < sub.id)))).scalar_one()
+    return int(ahead) + 1
+
+
+def heartbeat(factory: sessionmaker[Session], worker_id: str, *, state: str, current: int | None = None,
+              jobs_done: int | None = None) -> None:
+    now = utcnow()
+    with factory.begin() as session:
+        w = session.get(Worker, worker_id)
+        if w is None:
+            w = Worker(worker_id=worker_id, hostname=socket.gethostname(), pid=os.getpid(), started_at=now,
+                       last_heartbeat=now, state=state, current_submission_id=current, jobs_done=jobs_done or 0)
+            session.add(w)
+        else:
+            w.last_heartbeat, w.state, w.current_submission_id = now, state, current
+            if jobs_done is not None:
+                w.jobs_done = jobs_done

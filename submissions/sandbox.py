@@ -1,0 +1,225 @@
+"""The sandbox: the only process that reads a track's hidden part and an uploaded file together.
+
+A worker starts one sandbox child per track and sends it jobs, one JSON line each, over a pipe; the
+child answers with one JSON line of *aggregates* (the scoring report) or a specific error. The child:
+
+* runs under rlimits — address space (``RLIMIT_AS``) for its whole life, CPU seconds
+  (``RLIMIT_CPU``) re-armed per job — and the parent kills it when a job exceeds its wall time;
+* reads uploads only from the content-addressed store, by digest (no user-controlled path), and
+  parses them with pandas/pyarrow — never pickle, never eval;
+* dies with its parent (``PR_SET_PDEATHSIG``), so a killed worker leaves no orphan behind.
+
+A child that crashed, hit a limit or timed out is replaced before the next job. Keeping one child
+alive across jobs is what makes scoring cheap: the bundle is loaded and the bootstrap resample
+counts are drawn once, not per upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+READY = "ready"
+
+
+@dataclass
+class SandboxLimits:
+    memory_bytes: int = 6 << 30
+    cpu_seconds: int = 300
+    wall_seconds: int = 600
+    max_bytes: int = 256 << 20
+    max_decompressed_bytes: int = 1024 << 20
+
+
+@dataclass
+class SandboxResult:
+    ok: bool
+    report: dict[str, Any] | None = None
+    references: dict[str, Any] | None = None
+    code: str = ""
+    error: str = ""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------- child side
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _arm_cpu(seconds: int) -> None:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    now = int(used.ru_utime + used.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = now + seconds
+    if hard != resource.RLIM_INFINITY and soft > hard:
+        soft = hard
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _child_main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="submissions.sandbox")
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--hidden", required=True)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--memory-bytes", type=int, required=True)
+    args = parser.parse_args(argv)
+    _die_with_parent()
+    resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
+
+    import evaluator
+    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report
+    from submissions.formats import Limits
+    from submissions.store import FileStore
+    from submissions.validation import validate
+
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing but protocol lines on the pipe
+
+    def send(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj, allow_nan=False) + "\n")
+        out.flush()
+
+    bundle = evaluator.load_bundle(args.bundle, hidden=args.hidden)
+    store = FileStore(args.store)
+    send({"status": READY, "track": bundle.track_id})
+    for line in sys.stdin:
+        try:
+            job = json.loads(line)
+        except json.JSONDecodeError:
+            send({"ok": False, "code": "protocol", "error": "malformed job line"})
+            continue
+        _arm_cpu(int(job.get("cpu_seconds", 300)))
+        try:
+            if job.get("type") == "references":
+                split = job.get("split", "test")
+                refs = {k: v.to_dict() for k, v in evaluator.score_references(bundle, split).items()}
+                refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
+                send({"ok": True, "references": refs})
+                continue
+            data = store.get(job["sha256"])
+            name = "upload." + job["format"] + (".gz" if job.get("gzip") else "")
+            limits = Limits(int(job["max_bytes"]), int(job["max_decompressed_bytes"]))
+            result = validate(bundle, data, name, job.get("split", "test"), limits)
+            if not result.ok or result.decisions is None:
+                send({"ok": False, "code": "invalid", "error": "the file did not pass validation",
+                      "problems": [p.to_dict() for p in result.problems]})
+                continue
+            del data
+            report = evaluator.score_decisions(bundle, result.decisions)
+            send({"ok": True, "report": report.to_dict()})
+        except MemoryError:
+            send({"ok": False, "code": "memory", "error": "scoring needed more memory than the sandbox allows"})
+            return 3  # start fresh: the heap may be fragmented
+        except Exception as exc:  # report, don't die: the parent fails the job with this message
+            send({"ok": False, "code": "error", "error": f"scoring failed: {type(exc).__name__}: {exc}"[:500]})
+    return 0
+
+
+# ---------------------------------------------------------------------------------- parent side
+class Sandbox:
+    """Parent-side handle on one sandbox child for one track."""
+
+    def __init__(self, public_path: str, hidden_path: str, store_dir: str, limits: SandboxLimits) -> None:
+        self.public_path, self.hidden_path, self.store_dir = str(public_path), str(hidden_path), str(store_dir)
+        self.limits = limits
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    def _start(self) -> None:
+        cmd = [sys.executable, "-m", "submissions.sandbox", "--bundle", self.public_path, "--hidden",
+               self.hidden_path, "--store", self.store_dir, "--memory-bytes", str(self.limits.memory_bytes)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                      env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+        self._lines = queue.Queue()
+        threading.Thread(target=self._pump, args=(self._proc, self._lines), daemon=True).start()
+        first = self._read(timeout=max(120, self.limits.wall_seconds))
+        if first is None or first.get("status") != READY:
+            self.close()
+            raise RuntimeError(f"sandbox for {self.public_path} did not start: {first}")
+
+    @staticmethod
+    def _pump(proc: subprocess.Popen[str], lines: "queue.Queue[str | None]") -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def _read(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+        if line is None:
+            return None
+        return json.loads(line)
+
+    def ensure_started(self) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+
+    def _death_reason(self) -> SandboxResult:
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            code = self._proc.wait()
+        self._proc = None
+        if code == -signal.SIGXCPU:
+            return SandboxResult(False, code="cpu", error=f"scoring used more than {self.limits.cpu_seconds} s of CPU "
+                                 "time, the limit; submit a smaller file")
+        if code == -signal.SIGKILL:
+            return SandboxResult(False, code="memory", error="the scoring process was killed (most likely it ran out "
+                                 "of memory); submit a smaller file")
+        return SandboxResult(False, code="crash", error=f"the scoring process stopped unexpectedly (exit {code})")
+
+    def run(self, job: dict[str, Any]) -> SandboxResult:
+        self.ensure_started()
+        assert self._proc is not None and self._proc.stdin is not None
+        job = {"cpu_seconds": self.limits.cpu_seconds, "max_bytes": self.limits.max_bytes,
+               "max_decompressed_bytes": self.limits.max_decompressed_bytes, **job}
+        try:
+            self._proc.stdin.write(json.dumps(job) + "\n")
+            self._proc.stdin.flush()
+            answer = self._read(timeout=self.limits.wall_seconds)
+        except TimeoutError:
+            self.close()
+            return SandboxResult(False, code="timeout", error=f"scoring took longer than {self.limits.wall_seconds} s, "
+                                 "the limit; submit a smaller file")
+        except (BrokenPipeError, OSError):
+            return self._death_reason()
+        if answer is None:
+            return self._death_reason()
+        if answer.get("code") == "memory":
+            self.close()
+        if answer.get("ok"):
+            return SandboxResult(True, report=answer.get("report"), references=answer.get("references"))
+        return SandboxResult(False, code=answer.get("code", "error"), error=answer.get("error", ""),
+                             problems=answer.get("problems") or [])
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

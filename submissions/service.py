@@ -1,0 +1,412 @@
+"""The service API that the app and the CLI both use: validate, submit, status, list, withdraw,
+admin re-run/hide, leaderboard rows and results.
+
+It never loads a track's hidden part: validation needs only the public split ids and model pool,
+and scores come from the database, where workers write aggregates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+import evaluator
+from evaluator.predictions import Problem
+from submissions import queue as jobs
+from submissions.config import Settings
+from submissions.db import connect
+from submissions.formats import Limits
+from submissions.models import Breakdown, QuotaUsage, ResultPoint, Submission, Track, User, Worker
+from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
+from submissions.store import FileStore, sha256
+from submissions.validation import ValidationResult, validate
+from submissions.worker import ensure_track, ensure_user
+
+MAX_NAME = 100
+MAX_TEXT = 5000
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a message for the user (not found, not allowed, …)."""
+
+
+@dataclass
+class SubmissionMeta:
+    router_name: str
+    team: str = ""
+    router_type: str = "other"
+    paper_url: str = ""
+    code_url: str = ""
+    description: str = ""
+    uses_images: bool = False
+    visibility: str = Visibility.PUBLIC.value
+
+    def problems(self) -> list[Problem]:
+        out: list[Problem] = []
+        if not self.router_name.strip():
+            out.append(Problem("missing_router_name", "give the router a name"))
+        if len(self.router_name) > MAX_NAME or len(self.team) > MAX_NAME:
+            out.append(Problem("too_long", f"router and team names are at most {MAX_NAME} characters"))
+        if len(self.description) > MAX_TEXT:
+            out.append(Problem("too_long", f"the description is at most {MAX_TEXT} characters"))
+        if self.router_type not in ROUTER_TYPES:
+            out.append(Problem("bad_router_type", f"router type must be one of {list(ROUTER_TYPES)}",
+                               [self.router_type]))
+        for label, url in (("paper link", self.paper_url), ("code link", self.code_url)):
+            if url and not _URL.match(url.strip()):
+                out.append(Problem("bad_url", f"the {label} must be an http(s) address", [url[:100]]))
+        if self.visibility not in (Visibility.PUBLIC.value, Visibility.PRIVATE.value):
+            out.append(Problem("bad_visibility", "visibility must be 'public' or 'private'", [self.visibility]))
+        return out
+
+
+@dataclass
+class SubmitResult:
+    accepted: bool
+    message: str
+    submission_id: int | None = None
+    status: str | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_of: int | None = None
+    queue_position: int | None = None
+    quota_left: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SubmissionView:
+    id: int
+    track: str
+    kind: str
+    router_name: str
+    team: str
+    router_type: str
+    paper_url: str
+    code_url: str
+    description: str
+    uses_images: bool
+    status: str
+    visibility: str
+    error: str | None
+    problems: list[dict[str, Any]] | None
+    attempts: int
+    created_at: str
+    finished_at: str | None
+    queue_position: int | None
+    owner: str
+    best_point: str | None = None
+    nauc: float | None = None
+    ps: float | None = None
+    qnc: float | None = None
+    gap_closed: float | None = None
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(d: datetime | None) -> str | None:
+    d = jobs.as_utc(d)
+    return d.isoformat(timespec="seconds") if d else None
+
+
+class SubmissionService:
+    def __init__(self, settings: Settings, tracks: list[str] | None = None) -> None:
+        """``tracks``: public bundle paths or built-in track names (default: the embedded track)."""
+        self.settings = settings
+        self.engine, self.factory = connect(settings.database_url)
+        self.store = FileStore(settings.store_dir)
+        self.limits = Limits(settings.max_upload_bytes, settings.max_decompressed_bytes)
+        self.bundles: dict[str, evaluator.Bundle] = {}
+        self.track_ids: dict[str, int] = {}
+        for spec in tracks or [evaluator.DEFAULT_TRACK]:
+            self.add_track(spec)
+
+    # ------------------------------------------------------------------ tracks
+    def add_track(self, spec: str) -> str:
+        bundle = evaluator.load_bundle(spec, hidden=False)  # the public part only, always
+        path = spec
+        if spec in evaluator.tracks.BUILTIN_TRACKS:
+            path = str(evaluator.tracks.builtin_track_dir(spec))
+        self.bundles[bundle.track_id] = bundle
+        self.track_ids[bundle.track_id] = ensure_track(self.factory, bundle, path)
+        return bundle.track_id
+
+    def bundle(self, track: str) -> evaluator.Bundle:
+        try:
+            return self.bundles[track]
+        except KeyError:
+            raise ServiceError(f"unknown track {track!r}; tracks here: {sorted(self.bundles)}") from None
+
+    @property
+    def default_track(self) -> str:
+        return next(iter(self.bundles))
+
+    # -------------------------------------------------------------- validation
+    def validate(self, track: str, filename: str, data: bytes, split: str = "test") -> ValidationResult:
+        """Instant check; uses no quota and stores nothing."""
+        return validate(self.bundle(track), data, filename, split, self.limits)
+
+    # ------------------------------------------------------------------ submit
+    def _consume_quota(self, session: Session, user_id: int, track_id: int) -> int | None:
+        """Take one unit of today's quota; remaining units, or None when exhausted (race-free)."""
+        today = jobs.utcnow().date()
+        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        session.execute(ins(QuotaUsage).values(user_id=user_id, track_id=track_id, day=today, used=0)
+                        .on_conflict_do_nothing())
+        res = session.execute(update(QuotaUsage).where(
+            QuotaUsage.user_id == user_id, QuotaUsage.track_id == track_id, QuotaUsage.day == today,
+            QuotaUsage.used < self.settings.daily_quota).values(used=QuotaUsage.used + 1)
+            .execution_options(synchronize_session=False))
+        if (res.rowcount or 0) != 1:
+            return None
+        used = session.execute(select(QuotaUsage.used).where(QuotaUsage.user_id == user_id, QuotaUsage.track_id
+                                                             == track_id, QuotaUsage.day == today)).scalar_one()
+        return self.settings.daily_quota - used
+
+    def quota_left(self, username: str, track: str) -> int:
+        with self.factory() as session:
+            used = session.execute(select(QuotaUsage.used).join(User, User.id == QuotaUsage.user_id).where(
+                User.username == username, QuotaUsage.track_id == self.track_ids[self.bundle(track).track_id],
+                QuotaUsage.day == jobs.utcnow().date())).scalar_one_or_none()
+        return self.settings.daily_quota - (used or 0)
+
+    def submit(self, username: str, track: str, filename: str, data: bytes, meta: SubmissionMeta) -> SubmitResult:
+        """Validate and queue a file. A bad file is stored as a FAILED submission (no quota used);
+        a duplicate, over-quota or bad-metadata request changes nothing."""
+        bundle = self.bundle(track)
+        track_id = self.track_ids[bundle.track_id]
+        meta_problems = meta.problems()
+        if meta_problems:
+            return SubmitResult(False, "the submission form has problems: " + "; ".join(p.message for p in meta_problems),
+                                problems=[p.to_dict() for p in meta_problems])
+        result = validate(bundle, data, filename, "test", self.limits)
+        digest = sha256(data)
+        stored = len(data) <= self.settings.max_upload_bytes
+        if stored:
+            self.store.put(data)
+        try:
+            with self.factory.begin() as session:
+                user = ensure_user(session, username, is_admin=username in self.settings.admins)
+                earlier = session.execute(select(Submission).where(
+                    Submission.owner_id == user.id, Submission.track_id == track_id,
+                    Submission.dedup_key == digest)).scalar_one_or_none()
+                if earlier is not None:
+                    return SubmitResult(False, f"you already submitted this exact file to {bundle.track_id} as "
+                                        f"submission #{earlier.id} ({earlier.status}); change the file to submit "
+                                        "again", duplicate_of=earlier.id, submission_id=earlier.id,
+                                        status=earlier.status)
+                sub = Submission(owner_id=user.id, track_id=track_id, kind=Kind.USER.value, split="test",
+                                 router_name=meta.router_name.strip(), team=meta.team.strip(),
+                                 router_type=meta.router_type, paper_url=meta.paper_url.strip(),
+                                 code_url=meta.code_url.strip(), description=meta.description,
+                                 uses_images=bool(meta.uses_images), visibility=meta.visibility,
+                                 file_sha256=digest if stored else None, file_format=result.file_format,
+                                 file_gzip=result.gzip, file_size=len(data), dedup_key=digest,
+                                 created_at=jobs.utcnow(), n_points=len(result.points))
+                if not result.ok:
+                    sub.status = Status.FAILED.value
+                    sub.error = "the file did not pass validation: " + "; ".join(p.message for p in result.problems[:3])
+                    sub.problems = [p.to_dict() for p in result.problems]
+                    sub.finished_at = sub.created_at
+                    session.add(sub)
+                    session.flush()
+                    return SubmitResult(False, sub.error, submission_id=sub.id, status=sub.status,
+                                        problems=sub.problems, quota_left=self._left(session, user.id, track_id))
+                left = self._consume_quota(session, user.id, track_id)
+                if left is None:
+                    session.rollback()
+                    return SubmitResult(False, f"daily quota reached: {self.settings.daily_quota} submissions per "
+                                        f"day to {bundle.track_id}; it resets at 00:00 UTC", quota_left=0)
+                sub.status = Status.PENDING.value
+                session.add(sub)
+                session.flush()
+                position = jobs.queue_position(session, sub)
+                return SubmitResult(True, f"queued as submission #{sub.id}, position {position} in the queue",
+                                    submission_id=sub.id, status=sub.status, queue_position=position, quota_left=left)
+        except IntegrityError:  # the same file raced in twice: the other copy won
+            with self.factory() as session:
+                earlier = session.execute(select(Submission).join(User).where(
+                    User.username == username, Submission.track_id == track_id,
+                    Submission.dedup_key == digest)).scalar_one_or_none()
+            return SubmitResult(False, "you already submitted this exact file" +
+                                (f" as submission #{earlier.id}" if earlier else ""),
+                                duplicate_of=earlier.id if earlier else None)
+
+    def _left(self, session: Session, user_id: int, track_id: int) -> int:
+        used = session.execute(select(QuotaUsage.used).where(QuotaUsage.user_id == user_id, QuotaUsage.track_id ==
+                                                             track_id, QuotaUsage.day == jobs.utcnow().date())
+                               ).scalar_one_or_none()
+        return self.settings.daily_quota - (used or 0)
+
+    # ------------------------------------------------------------------- views
+    def _view(self, session: Session, sub: Submission, with_points: bool = True) -> SubmissionView:
+        track = session.get(Track, sub.track_id)
+        owner = session.get(User, sub.owner_id)
+        points = []
+        if with_points and sub.status == Status.DONE.value:
+            rps = session.execute(select(ResultPoint).where(ResultPoint.submission_id == sub.id)
+                                  .options(selectinload(ResultPoint.breakdowns)).order_by(ResultPoint.point_order)
+                                  ).scalars().all()
+            points = [_point_dict(rp) for rp in rps]
+        return SubmissionView(
+            id=sub.id, track=f"{track.name}@{track.version}", kind=sub.kind, router_name=sub.router_name,
+            team=sub.team, router_type=sub.router_type, paper_url=sub.paper_url, code_url=sub.code_url,
+            description=sub.description, uses_images=sub.uses_images, status=sub.status, visibility=sub.visibility,
+            error=sub.error, problems=sub.problems, attempts=sub.attempts, created_at=_iso(sub.created_at),
+            finished_at=_iso(sub.finished_at), queue_position=jobs.queue_position(session, sub),
+            owner=owner.username, best_point=sub.best_point, nauc=sub.nauc, ps=sub.ps, qnc=sub.qnc,
+            gap_closed=sub.gap_closed, points=points)
+
+    def _can_see(self, sub: Submission, username: str | None, owner: User) -> bool:
+        if username is not None and (owner.username == username or username in self.settings.admins):
+            return True
+        return sub.visibility == Visibility.PUBLIC.value and sub.status == Status.DONE.value
+
+    def status(self, submission_id: int, username: str | None = None) -> SubmissionView:
+        """One submission; others' private, hidden or unfinished submissions are not found."""
+        with self.factory() as session:
+            sub = session.get(Submission, submission_id)
+            if sub is None or not self._can_see(sub, username, session.get(User, sub.owner_id)):
+                raise ServiceError(f"no submission #{submission_id} that you can see")
+            return self._view(session, sub)
+
+    results = status
+
+    def list_mine(self, username: str, track: str | None = None) -> list[SubmissionView]:
+        with self.factory() as session:
+            q = select(Submission).join(User, User.id == Submission.owner_id).where(User.username == username)
+            if track is not None:
+                q = q.where(Submission.track_id == self.track_ids[self.bundle(track).track_id])
+            subs = session.execute(q.order_by(Submission.created_at.desc(), Submission.id.desc())).scalars().all()
+            return [self._view(session, s, with_points=False) for s in subs]
+
+    def withdraw(self, username: str, submission_id: int) -> SubmissionView:
+        with self.factory.begin() as session:
+            sub = session.get(Submission, submission_id, with_for_update=True)
+            owner = session.get(User, sub.owner_id) if sub else None
+            if sub is None or owner.username != username:
+                raise ServiceError(f"no submission #{submission_id} of yours")
+            if sub.status == Status.WITHDRAWN.value:
+                return self._view(session, sub)
+            sub.status = Status.WITHDRAWN.value
+            sub.dedup_key = None
+            sub.lease_owner = None
+            sub.finished_at = sub.finished_at or jobs.utcnow()
+            session.flush()
+            return self._view(session, sub)
+
+    def _admin_get(self, session: Session, admin: str, submission_id: int) -> Submission:
+        if admin not in self.settings.admins:
+            raise ServiceError("only an admin can do that")
+        sub = session.get(Submission, submission_id, with_for_update=True)
+        if sub is None:
+            raise ServiceError(f"no submission #{submission_id}")
+        return sub
+
+    def rerun(self, admin: str, submission_id: int) -> SubmissionView:
+        """Admin: evaluate again from scratch (results are replaced when the new run finishes)."""
+        with self.factory.begin() as session:
+            sub = self._admin_get(session, admin, submission_id)
+            if not sub.file_sha256:
+                raise ServiceError(f"submission #{submission_id} has no stored file to evaluate")
+            session.execute(delete(ResultPoint).where(ResultPoint.submission_id == sub.id))
+            sub.status, sub.attempts, sub.error, sub.problems = Status.PENDING.value, 0, None, None
+            sub.lease_owner = sub.lease_expires_at = sub.finished_at = sub.started_at = None
+            sub.created_at = jobs.utcnow()
+            session.flush()
+            return self._view(session, sub)
+
+    def hide(self, admin: str, submission_id: int, hidden: bool = True) -> SubmissionView:
+        with self.factory.begin() as session:
+            sub = self._admin_get(session, admin, submission_id)
+            sub.visibility = Visibility.HIDDEN.value if hidden else Visibility.PUBLIC.value
+            session.flush()
+            return self._view(session, sub)
+
+    # ------------------------------------------------------------- leaderboard
+    def leaderboard_rows(self, track: str | None = None) -> list[dict[str, Any]]:
+        """One row per public DONE entry (reference entries included), at its best-rank-score point,
+        with per-family accuracy and curve metrics; every point is listed under ``points``."""
+        bundle = self.bundle(track or self.default_track)
+        track_id = self.track_ids[bundle.track_id]
+        with self.factory() as session:
+            subs = session.execute(select(Submission, User.username).join(User, User.id == Submission.owner_id).where(
+                Submission.track_id == track_id, Submission.status == Status.DONE.value,
+                Submission.visibility == Visibility.PUBLIC.value)).all()
+            ids = [s.id for s, _ in subs]
+            points = session.execute(select(ResultPoint).where(ResultPoint.submission_id.in_(ids))
+                                     .order_by(ResultPoint.submission_id, ResultPoint.point_order)).scalars().all() \
+                if ids else []
+            fams = session.execute(select(Breakdown.result_point_id, Breakdown.name, Breakdown.accuracy).where(
+                Breakdown.level == "family", Breakdown.result_point_id.in_([p.id for p in points]))).all() \
+                if points else []
+        fam_by_point: dict[int, dict[str, float]] = {}
+        for pid, name, acc in fams:
+            fam_by_point.setdefault(pid, {})[name] = acc
+        by_sub: dict[int, list[ResultPoint]] = {}
+        for p in points:
+            by_sub.setdefault(p.submission_id, []).append(p)
+        rows = []
+        for sub, username in subs:
+            pts = by_sub.get(sub.id, [])
+            if not pts:
+                continue
+            best = next((p for p in pts if p.point == sub.best_point), pts[0])
+            rows.append({
+                "submission_id": sub.id, "router": sub.router_name, "team": sub.team, "type": sub.router_type,
+                "kind": sub.kind, "owner": username, "paper_url": sub.paper_url, "code_url": sub.code_url,
+                "uses_images": sub.uses_images, "point": best.point, "n_points": len(pts),
+                "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
+                "rank_score_lo": best.rank_score_lo, "rank_score_hi": best.rank_score_hi,
+                "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi,
+                "p_rank_score": best.p_rank_score, "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc,
+                "gap_closed": sub.gap_closed, "families": fam_by_point.get(best.id, {}),
+                "submitted": _iso(sub.created_at),
+                "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "rank_score": p.rank_score}
+                           for p in pts],
+            })
+        rows.sort(key=lambda r: -r["rank_score"])
+        return rows
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Known workers with their last heartbeat (the app shows whether one is alive)."""
+        now = jobs.utcnow()
+        with self.factory() as session:
+            ws = session.execute(select(Worker).order_by(Worker.last_heartbeat.desc())).scalars().all()
+            return [{"worker_id": w.worker_id, "state": w.state, "current_submission_id": w.current_submission_id,
+                     "jobs_done": w.jobs_done, "last_heartbeat": _iso(w.last_heartbeat),
+                     "seconds_since_heartbeat": (now - jobs.as_utc(w.last_heartbeat)).total_seconds(),
+                     "alive": w.state != "stopped" and (now - jobs.as_utc(w.last_heartbeat)) <
+                     timedelta(seconds=3 * self.settings.heartbeat_seconds + 5)} for w in ws]
+
+    def pending_count(self) -> int:
+        with self.factory() as session:
+            return int(session.execute(select(func.count()).select_from(Submission).where(
+                Submission.status.in_([Status.PENDING.value, Status.RUNNING.value]))).scalar_one())
+
+
+def _point_dict(rp: ResultPoint) -> dict[str, Any]:
+    return {
+        "point": rp.point, "accuracy": rp.accuracy, "cost": rp.cost, "total_cost": rp.total_cost,
+        "rank_score": rp.rank_score,
+        "ci": {"accuracy": [rp.accuracy_lo, rp.accuracy_hi], "cost": [rp.cost_lo, rp.cost_hi],
+               "rank_score": [rp.rank_score_lo, rp.rank_score_hi]},
+        "paired_test": {"accuracy": {"delta": rp.delta_accuracy, "p_value": rp.p_accuracy},
+                        "rank_score": {"delta": rp.delta_rank_score, "p_value": rp.p_rank_score}},
+        "per_family": {b.name: {"accuracy": b.accuracy, "cost": b.cost, "rank_score": b.rank_score, "n": b.n}
+                       for b in rp.breakdowns if b.level == "family"},
+        "per_dataset": {b.name: {"accuracy": b.accuracy, "cost": b.cost, "rank_score": b.rank_score, "n": b.n}
+                        for b in rp.breakdowns if b.level == "dataset"},
+    }

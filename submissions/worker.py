@@ -1,0 +1,203 @@
+"""The evaluation worker: claims jobs from the database queue and scores them in a sandbox.
+
+Run any number of them, on any machines sharing one database: ``routerboard worker``. Each
+publishes a heartbeat the app shows, renews the lease of the job it holds, and on start scores
+the reference entries of its tracks (single models, Oracle, baselines) if they are missing.
+Only a worker is given the hidden part of a track.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import evaluator
+from submissions import queue as jobs
+from submissions.config import Settings
+from submissions.db import connect
+from submissions.models import Submission, Track, User
+from submissions.sandbox import Sandbox, SandboxLimits
+from submissions.status import Kind, Status, Visibility
+
+log = logging.getLogger(__name__)
+SYSTEM_USER = "routerboard"
+
+
+@dataclass(frozen=True)
+class TrackSource:
+    """Where a worker finds a track: its public bundle directory and its hidden part."""
+
+    public_path: str
+    hidden_path: str
+
+
+def ensure_track(factory: sessionmaker[Session], bundle: evaluator.Bundle, public_path: str) -> int:
+    from sqlalchemy.exc import IntegrityError
+
+    for _ in range(3):
+        with factory() as session:
+            row = session.execute(select(Track).where(Track.name == bundle.name, Track.version == bundle.version)
+                                  ).scalar_one_or_none()
+            if row is not None:
+                return row.id
+            session.add(Track(name=bundle.name, version=bundle.version, public_path=str(public_path),
+                              simulated=bundle.provenance.simulated, created_at=jobs.utcnow()))
+            try:
+                session.commit()
+            except IntegrityError:  # another process registered it first
+                session.rollback()
+    raise RuntimeError(f"could not register track {bundle.track_id}")
+
+
+def ensure_user(session: Session, username: str, *, is_admin: bool = False) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        user = User(username=username, display_name=username, is_admin=is_admin, created_at=jobs.utcnow())
+        session.add(user)
+        session.flush()
+    return user
+
+
+def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_public: evaluator.Bundle,
+                    track_id: int, split: str = "test") -> int:
+    """Score and store the reference entries of a track once; returns how many were added."""
+    with factory() as session:
+        have = session.execute(select(Submission.id).where(Submission.track_id == track_id,
+                                                           Submission.kind == Kind.REFERENCE.value).limit(1)).first()
+    if have:
+        return 0
+    result = sandbox.run({"type": "references", "split": split})
+    if not result.ok or not result.references:
+        raise RuntimeError(f"could not score reference entries: {result.error}")
+    reports = dict(result.references)
+    from sqlalchemy.exc import IntegrityError
+
+    model_ids = set(bundle_public.model_ids)
+    with factory.begin() as session:
+        owner = ensure_user(session, SYSTEM_USER)
+        # Lock out a concurrent seeding worker: the (owner, track, dedup_key) key is unique.
+        now = jobs.utcnow()
+        for name, report in reports.items():
+            sub = Submission(owner_id=owner.id, track_id=track_id, kind=Kind.REFERENCE.value, split=split,
+                             router_name=name, team="single model" if name in model_ids else "baseline",
+                             router_type="other", status=Status.DONE.value, visibility=Visibility.PUBLIC.value,
+                             dedup_key=f"reference:{name}"[:64], created_at=now, started_at=now, finished_at=now,
+                             attempts=1)
+            session.add(sub)
+            try:
+                session.flush()
+            except IntegrityError:
+                return 0
+            columns = jobs.add_results(session, sub.id, report)
+            for key, value in columns.items():
+                setattr(sub, key, value)
+    return len(reports)
+
+
+class Worker:
+    def __init__(self, settings: Settings, sources: list[TrackSource], *, worker_id: str | None = None,
+                 poll_seconds: float = 0.2) -> None:
+        self.settings = settings
+        self.sources = sources
+        self.worker_id = worker_id or jobs.new_worker_id()
+        self.poll_seconds = poll_seconds
+        self.engine, self.factory = connect(settings.database_url)
+        self.sandboxes: dict[int, Sandbox] = {}
+        self.jobs_done = 0
+        self._state = "starting"
+        self._current: int | None = None
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ set-up
+    def prepare(self) -> None:
+        limits = SandboxLimits(self.settings.sandbox_memory_bytes, self.settings.sandbox_cpu_seconds,
+                               self.settings.sandbox_wall_seconds, self.settings.max_upload_bytes,
+                               self.settings.max_decompressed_bytes)
+        for src in self.sources:
+            public = evaluator.load_bundle(src.public_path, hidden=False)
+            track_id = ensure_track(self.factory, public, src.public_path)
+            box = Sandbox(src.public_path, src.hidden_path, str(self.settings.store_dir), limits)
+            box.ensure_started()
+            self.sandboxes[track_id] = box
+            added = seed_references(self.factory, box, public, track_id)
+            if added:
+                log.info("scored %d reference entries for %s", added, public.track_id)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.settings.heartbeat_seconds):
+            try:
+                jobs.heartbeat(self.factory, self.worker_id, state=self._state, current=self._current,
+                               jobs_done=self.jobs_done)
+            except Exception:  # a missed beat is shown as a stale heartbeat; never kill the worker for it
+                log.exception("heartbeat failed")
+
+    # -------------------------------------------------------------------- loop
+    def run(self, *, max_jobs: int | None = None, stop_when_idle: bool = False) -> int:
+        jobs.heartbeat(self.factory, self.worker_id, state="starting")
+        self.prepare()
+        beat = threading.Thread(target=self._beat, daemon=True)
+        beat.start()
+        try:
+            while not self._stop.is_set():
+                self._state = "idle"
+                job = jobs.claim(self.factory, self.worker_id, lease_seconds=self.settings.lease_seconds,
+                                 max_attempts=self.settings.max_attempts, track_ids=list(self.sandboxes))
+                if job is None:
+                    if stop_when_idle:
+                        break
+                    self._stop.wait(self.poll_seconds)
+                    continue
+                self.process(job)
+                if max_jobs is not None and self.jobs_done >= max_jobs:
+                    break
+        finally:
+            self._stop.set()
+            jobs.heartbeat(self.factory, self.worker_id, state="stopped", current=None, jobs_done=self.jobs_done)
+            for box in self.sandboxes.values():
+                box.close()
+        return self.jobs_done
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def process(self, job: jobs.Job) -> None:
+        self._state, self._current = "scoring", job.submission_id
+        lost = threading.Event()
+        done = threading.Event()
+
+        def keep_lease() -> None:
+            while not done.wait(max(1.0, self.settings.lease_seconds / 3)):
+                if not jobs.renew(self.factory, job.submission_id, self.worker_id, self.settings.lease_seconds):
+                    lost.set()
+                    return
+
+        renewer = threading.Thread(target=keep_lease, daemon=True)
+        renewer.start()
+        try:
+            if not job.file_sha256:
+                result = None
+                jobs.fail(self.factory, job.submission_id, self.worker_id, "the submission has no stored file")
+                return
+            result = self.sandboxes[job.track_id].run({"sha256": job.file_sha256, "format": job.file_format,
+                                                       "gzip": job.file_gzip, "split": job.split})
+        finally:
+            done.set()
+            renewer.join()
+            self._current = None
+        if lost.is_set():
+            log.warning("lost the lease of submission %s; its result is discarded", job.submission_id)
+            return
+        if result.ok and result.report is not None:
+            if jobs.complete(self.factory, job.submission_id, self.worker_id, result.report):
+                self.jobs_done += 1
+        else:
+            message = result.error or "scoring failed"
+            if result.problems:
+                message += ": " + "; ".join(p.get("message", "") for p in result.problems[:3])
+            if jobs.fail(self.factory, job.submission_id, self.worker_id, message, result.problems or None):
+                self.jobs_done += 1
