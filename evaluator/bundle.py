@@ -291,8 +291,10 @@ def _require(path: Path, what: str) -> Path:
     return path
 
 
-def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None) -> Bundle:
-    """Read a bundle directory. ``hidden``: None = ``<path>/hidden`` if present, False = never, or a directory."""
+def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None,
+                images: bool = True) -> Bundle:
+    """Read a bundle directory. ``hidden``: None = ``<path>/hidden`` if present, False = never, or a
+    directory. ``images=False`` skips the (memory-mapped) images, which scoring never needs."""
     root = Path(path)
     public = root / "public"
     if not public.is_dir():
@@ -356,7 +358,7 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
         has_hidden = True
 
     images = None
-    if meta.get("has_images"):
+    if images and meta.get("has_images"):
         images = np.load(_require(public / "images.npy", "images"), allow_pickle=False, mmap_mode="r")
     prov = meta["provenance"]
     return Bundle(

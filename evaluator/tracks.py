@@ -41,7 +41,8 @@ def ensure_builtin(name: str) -> Path:
     return path
 
 
-def load_bundle(path_or_track: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None) -> Bundle:
+def load_bundle(path_or_track: str | os.PathLike[str], hidden: str | os.PathLike[str] | bool | None = None,
+                images: bool = True) -> Bundle:
     """Load a bundle directory or a built-in track by name (``"vlrb-sim"`` is built on first use).
 
     ``hidden``: ``None`` loads ``<bundle>/hidden`` when present, ``False`` never reads test labels
@@ -49,11 +50,11 @@ def load_bundle(path_or_track: str | os.PathLike[str], hidden: str | os.PathLike
     """
     key = str(path_or_track)
     if key in BUILTIN_TRACKS and not Path(key).exists():
-        return read_bundle(ensure_builtin(key), hidden=hidden)
+        return read_bundle(ensure_builtin(key), hidden=hidden, images=images)
     path = Path(path_or_track)
     if not path.exists():
         raise BundleError(
             f"no bundle at {path!s} and no built-in track of that name; built-in tracks: "
             f"{sorted(BUILTIN_TRACKS)}. Make a bundle with `routerboard import vlrb DIR --out {path}`."
         )
-    return read_bundle(path, hidden=hidden)
+    return read_bundle(path, hidden=hidden, images=images)

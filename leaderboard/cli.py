@@ -124,6 +124,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         worker = Worker(Settings.from_env(), sources, poll_seconds=args.poll)
     except (FileNotFoundError, evaluator.EvaluatorError, ValueError) as exc:
         return _fail(str(exc))
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())  # finish the current job, then stop
     done = worker.run(max_jobs=args.max_jobs, stop_when_idle=args.exit_when_idle)
     print(json.dumps({"worker_id": worker.worker_id, "jobs_done": done}))
     return 0
@@ -203,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", action="append", default=None,
                    help="hidden part of each --track, in order (default <bundle>/hidden)")
     p.add_argument("--max-jobs", type=int, default=None, help="stop after this many jobs")
-    p.add_argument("--exit-when-idle", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--exit-when-idle", action="store_true", help="stop once no job of its tracks is pending or running")
     p.add_argument("--poll", type=float, default=0.2, help="seconds between queue polls when idle")
     p.set_defaults(func=_cmd_worker)
 

@@ -36,7 +36,7 @@ class Settings:
     heartbeat_seconds: int = 5
     sandbox_memory_bytes: int = 6 * 1024 * MB
     sandbox_cpu_seconds: int = 300
-    sandbox_wall_seconds: int = 600
+    sandbox_wall_seconds: float = 600
     admins: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
@@ -58,6 +58,6 @@ class Settings:
             heartbeat_seconds=_int("ROUTERBOARD_HEARTBEAT_SECONDS", 5),
             sandbox_memory_bytes=_int("ROUTERBOARD_SANDBOX_MEMORY_MB", 6 * 1024) * MB,
             sandbox_cpu_seconds=_int("ROUTERBOARD_SANDBOX_CPU_SECONDS", 300),
-            sandbox_wall_seconds=_int("ROUTERBOARD_SANDBOX_WALL_SECONDS", 600),
+            sandbox_wall_seconds=float(os.environ.get("ROUTERBOARD_SANDBOX_WALL_SECONDS") or 600),
             admins=frozenset(a.strip() for a in os.environ.get("ROUTERBOARD_ADMINS", "").split(",") if a.strip()),
         )

@@ -237,12 +237,14 @@ class SubmissionService:
                                     submission_id=sub.id, status=sub.status, queue_position=position, quota_left=left)
         except IntegrityError:  # the same file raced in twice: the other copy won
             with self.factory() as session:
-                earlier = session.execute(select(Submission).join(User).where(
+                earlier = session.execute(select(Submission).join(User, User.id == Submission.owner_id).where(
                     User.username == username, Submission.track_id == track_id,
                     Submission.dedup_key == digest)).scalar_one_or_none()
-            return SubmitResult(False, "you already submitted this exact file" +
-                                (f" as submission #{earlier.id}" if earlier else ""),
-                                duplicate_of=earlier.id if earlier else None)
+            if earlier is None:
+                return SubmitResult(False, "a concurrent request conflicted with this one and nothing was stored; "
+                                    "please submit again")
+            return SubmitResult(False, f"you already submitted this exact file as submission #{earlier.id}",
+                                duplicate_of=earlier.id, submission_id=earlier.id, status=earlier.status)
 
     def _left(self, session: Session, user_id: int, track_id: int) -> int:
         used = session.execute(select(QuotaUsage.used).where(QuotaUsage.user_id == user_id, QuotaUsage.track_id ==

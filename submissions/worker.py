@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 import evaluator
@@ -55,11 +57,14 @@ def ensure_track(factory: sessionmaker[Session], bundle: evaluator.Bundle, publi
 
 
 def ensure_user(session: Session, username: str, *, is_admin: bool = False) -> User:
+    """The user row, created if missing — without racing a concurrent first request of the same
+    user (INSERT … ON CONFLICT DO NOTHING, then read)."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        user = User(username=username, display_name=username, is_admin=is_admin, created_at=jobs.utcnow())
-        session.add(user)
-        session.flush()
+        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        session.execute(ins(User).values(username=username, display_name=username, is_admin=is_admin,
+                                         created_at=jobs.utcnow()).on_conflict_do_nothing())
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
     return user
 
 
@@ -71,7 +76,8 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
                                                            Submission.kind == Kind.REFERENCE.value).limit(1)).first()
     if have:
         return 0
-    result = sandbox.run({"type": "references", "split": split})
+    # Trusted work on the track itself: not bound by the per-upload wall time.
+    result = sandbox.run({"type": "references", "split": split}, wall_seconds=max(600.0, sandbox.limits.wall_seconds))
     if not result.ok or not result.references:
         raise RuntimeError(f"could not score reference entries: {result.error}")
     reports = dict(result.references)
@@ -148,7 +154,7 @@ class Worker:
                 job = jobs.claim(self.factory, self.worker_id, lease_seconds=self.settings.lease_seconds,
                                  max_attempts=self.settings.max_attempts, track_ids=list(self.sandboxes))
                 if job is None:
-                    if stop_when_idle:
+                    if stop_when_idle and not self._unfinished():
                         break
                     self._stop.wait(self.poll_seconds)
                     continue
@@ -161,6 +167,14 @@ class Worker:
             for box in self.sandboxes.values():
                 box.close()
         return self.jobs_done
+
+    def _unfinished(self) -> bool:
+        """Whether any job of our tracks is pending or running (a running one may come back to us
+        when its worker dies), i.e. whether the queue is not drained yet."""
+        with self.factory() as session:
+            return session.execute(select(Submission.id).where(
+                Submission.track_id.in_(list(self.sandboxes)),
+                Submission.status.in_([Status.PENDING.value, Status.RUNNING.value])).limit(1)).first() is not None
 
     def stop(self) -> None:
         self._stop.set()
