@@ -357,13 +357,13 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
             arr[is_test] = part
         has_hidden = True
 
-    images = None
+    pixels = None
     if images and meta.get("has_images"):
-        images = np.load(_require(public / "images.npy", "images"), allow_pickle=False, mmap_mode="r")
+        pixels = np.load(_require(public / "images.npy", "images"), allow_pickle=False, mmap_mode="r")
     prov = meta["provenance"]
     return Bundle(
         name=meta["name"], version=meta["version"], models=models, samples=samples,
         quality=quality, cost=cost, output_tokens=output_tokens,
         cost_bounds=CostBounds(**meta["cost_bounds"]),
-        provenance=Provenance(**prov), has_hidden=has_hidden, images=images,
+        provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels,
     )

@@ -14,3 +14,13 @@ def test_scoring_benchmark_runs_quick():
     for tag in ("[1]", "[2]", "[3]", "[4]"):
         assert tag in out.stdout
     assert "x bare" in out.stdout and "thresholds" in out.stdout
+
+
+def test_queue_benchmark_runs_quick():
+    from conftest import PG_UNAVAILABLE
+
+    extra = ["--sqlite"] if PG_UNAVAILABLE else []
+    out = subprocess.run([sys.executable, "tests/benchmarks/bench_queue.py", "--quick", *extra],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "submissions/s" in out.stdout and "x bare" in out.stdout
