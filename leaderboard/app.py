@@ -1,4 +1,5 @@
-"""The Gradio app, and ``serve`` which runs it with one evaluation worker beside it.
+"""The Gradio app, assembled from one builder per tab, and ``serve`` which runs it with one
+evaluation worker beside it.
 
 The web process talks to the database through :class:`submissions.service.SubmissionService` and
 loads bundles with ``hidden=False``: it never reads test labels.
@@ -10,33 +11,78 @@ import atexit
 import os
 import subprocess
 import sys
+from typing import Any
 
 import gradio as gr
-import pandas as pd
 
 import evaluator
+from leaderboard import auth
+from leaderboard.tabs import (Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
+                              build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
-from submissions.service import SubmissionService
+from submissions.service import ServiceError, SubmissionService
+
+CSS = """
+.badge-sim { background: #b3261e; color: white; padding: 1px 8px; border-radius: 8px; font-weight: 600; }
+"""
 
 
-def leaderboard_frame(service: SubmissionService, track: str | None = None) -> pd.DataFrame:
-    rows = service.leaderboard_rows(track)
-    return pd.DataFrame([{"Router": r["router"], "Team": r["team"], "Accuracy (%)": round(100 * r["accuracy"], 1),
-                          "Cost ($/1k queries)": round(1000 * r["cost"], 4),
-                          "Rank score": round(100 * r["rank_score"], 1)} for r in rows],
-                        columns=["Router", "Team", "Accuracy (%)", "Cost ($/1k queries)", "Rank score"])
+def _api(service: SubmissionService) -> None:
+    """JSON endpoints for ``gradio_client`` (the CLI's ``submit`` and scripts)."""
+
+    def leaderboard_rows(track: str) -> list[dict]:
+        return service.leaderboard_rows(track or None)
+
+    def my_submissions(track: str, request: gr.Request) -> list[dict]:
+        user = auth.current_user(request)
+        return [v.to_dict() for v in service.list_mine(user, track or None)] if user else []
+
+    def submission(submission_id: int, request: gr.Request) -> dict:
+        try:
+            return service.status(int(submission_id), auth.current_user(request)).to_dict()
+        except ServiceError as exc:
+            return {"error": str(exc)}
+
+    def withdraw(submission_id: int, request: gr.Request) -> dict:
+        try:
+            return service.withdraw(auth.current_user(request), int(submission_id)).to_dict()
+        except ServiceError as exc:
+            return {"error": str(exc)}
+
+    def tracks() -> list[str]:
+        return list(service.bundles)
+
+    for fn in (leaderboard_rows, my_submissions, submission, withdraw, tracks):
+        gr.api(fn, api_name=fn.__name__)
 
 
 def build_app(service: SubmissionService) -> gr.Blocks:
-    track = service.default_track
-    bundle = service.bundle(track)
-    badge = " · **simulated track**" if bundle.provenance.simulated else ""
+    ctx = Ctx(service)
+    tracks = list(service.bundles)
     with gr.Blocks(title="Router leaderboard") as app:
-        gr.Markdown(f"# Router leaderboard\nTrack `{track}`{badge}")
-        table = gr.Dataframe(value=lambda: leaderboard_frame(service, track), label="Leaderboard (hidden test split)",
-                             interactive=False)
-        gr.Button("Refresh").click(lambda: leaderboard_frame(service, track), outputs=table)
+        gr.Markdown("# Router leaderboard\nVision–language-model routers compared on hidden test samples: "
+                    "accuracy, cost, rank score and cost–accuracy curves.")
+        gr.Markdown(auth.header_note(), elem_id="auth-mode")
+        with gr.Row():
+            track_dd = gr.Dropdown(tracks, value=tracks[0], label="Track", scale=1, elem_id="track-select")
+            badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
+        track_dd.change(lambda t: track_badge(ctx, t), track_dd, badge, api_name=False)
+        with gr.Tabs():
+            for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
+                                   ("Router detail", build_detail_tab), ("Submit", build_submit_tab),
+                                   ("My submissions", build_mine_tab), ("Data & docs", build_docs_tab)):
+                with gr.Tab(label, id=label.lower().replace(" ", "-").replace("&", "and")):
+                    builder(ctx, track_dd)
+        for fn, inputs, outputs in ctx.on_load:
+            app.load(fn, inputs, outputs, api_name=False, show_progress="hidden")
+        _api(service)
     return app
+
+
+def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    return dict(server_name=host or os.environ.get("ROUTERBOARD_HOST", "127.0.0.1"),
+                server_port=port or int(os.environ.get("ROUTERBOARD_PORT", "7860")),
+                auth=auth.gradio_auth(), css=CSS, footer_links=["api"])
 
 
 def start_worker() -> subprocess.Popen:
@@ -51,5 +97,4 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     service = SubmissionService(Settings.from_env())
     if with_worker:
         start_worker()
-    build_app(service).launch(server_name=host or os.environ.get("ROUTERBOARD_HOST", "127.0.0.1"),
-                              server_port=port or int(os.environ.get("ROUTERBOARD_PORT", "7860")))
+    build_app(service).launch(**launch_kwargs(host, port))

@@ -340,47 +340,72 @@ class SubmissionService:
     # ------------------------------------------------------------- leaderboard
     def leaderboard_rows(self, track: str | None = None) -> list[dict[str, Any]]:
         """One row per public DONE entry (reference entries included), at its best-rank-score point,
-        with per-family accuracy and curve metrics; every point is listed under ``points``."""
+        with per-family accuracy and curve metrics; every point is listed under ``points``.
+
+        Three flat Core queries (entries, points, family breakdowns of the headline points), no ORM
+        objects: the leaderboard is read far more often than it changes.
+        """
         bundle = self.bundle(track or self.default_track)
         track_id = self.track_ids[bundle.track_id]
-        with self.factory() as session:
-            subs = session.execute(select(Submission, User.username).join(User, User.id == Submission.owner_id).where(
-                Submission.track_id == track_id, Submission.status == Status.DONE.value,
-                Submission.visibility == Visibility.PUBLIC.value)).all()
-            ids = [s.id for s, _ in subs]
-            points = session.execute(select(ResultPoint).where(ResultPoint.submission_id.in_(ids))
-                                     .order_by(ResultPoint.submission_id, ResultPoint.point_order)).scalars().all() \
-                if ids else []
-            fams = session.execute(select(Breakdown.result_point_id, Breakdown.name, Breakdown.accuracy).where(
-                Breakdown.level == "family", Breakdown.result_point_id.in_([p.id for p in points]))).all() \
-                if points else []
+        S, P, B = Submission.__table__, ResultPoint.__table__, Breakdown.__table__
+        visible = and_(S.c.track_id == track_id, S.c.status == Status.DONE.value,
+                       S.c.visibility == Visibility.PUBLIC.value)
+        with self.engine.connect() as conn:
+            subs = conn.execute(select(S.c.id, S.c.router_name, S.c.team, S.c.router_type, S.c.kind, User.username,
+                                       S.c.paper_url, S.c.code_url, S.c.uses_images, S.c.best_point, S.c.nauc, S.c.ps,
+                                       S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description)
+                                .join(User, User.id == S.c.owner_id).where(visible)).all()
+            pts = conn.execute(select(P.c.id, P.c.submission_id, P.c.point, P.c.accuracy, P.c.cost, P.c.rank_score,
+                                      P.c.rank_score_lo, P.c.rank_score_hi, P.c.accuracy_lo, P.c.accuracy_hi,
+                                      P.c.p_rank_score)
+                               .join(S, S.c.id == P.c.submission_id).where(visible)
+                               .order_by(P.c.submission_id, P.c.point_order)).all()
+            fams = conn.execute(select(B.c.result_point_id, B.c.name, B.c.accuracy)
+                                .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
+                                .where(visible, B.c.level == "family", P.c.point == S.c.best_point)).all()
         fam_by_point: dict[int, dict[str, float]] = {}
         for pid, name, acc in fams:
             fam_by_point.setdefault(pid, {})[name] = acc
-        by_sub: dict[int, list[ResultPoint]] = {}
-        for p in points:
+        by_sub: dict[int, list[Any]] = {}
+        for p in pts:
             by_sub.setdefault(p.submission_id, []).append(p)
         rows = []
-        for sub, username in subs:
-            pts = by_sub.get(sub.id, [])
-            if not pts:
+        for sub in subs:
+            points = by_sub.get(sub.id)
+            if not points:
                 continue
-            best = next((p for p in pts if p.point == sub.best_point), pts[0])
+            best = next((p for p in points if p.point == sub.best_point), points[0])
             rows.append({
                 "submission_id": sub.id, "router": sub.router_name, "team": sub.team, "type": sub.router_type,
-                "kind": sub.kind, "owner": username, "paper_url": sub.paper_url, "code_url": sub.code_url,
-                "uses_images": sub.uses_images, "point": best.point, "n_points": len(pts),
-                "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
+                "kind": sub.kind, "owner": sub.username, "paper_url": sub.paper_url, "code_url": sub.code_url,
+                "uses_images": sub.uses_images, "description": sub.description, "point": best.point,
+                "n_points": len(points), "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
                 "rank_score_lo": best.rank_score_lo, "rank_score_hi": best.rank_score_hi,
-                "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi,
-                "p_rank_score": best.p_rank_score, "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc,
-                "gap_closed": sub.gap_closed, "families": fam_by_point.get(best.id, {}),
-                "submitted": _iso(sub.created_at),
+                "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi, "p_rank_score": best.p_rank_score,
+                "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc, "gap_closed": sub.gap_closed,
+                "families": fam_by_point.get(best.id, {}), "submitted": _iso(sub.created_at),
                 "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "rank_score": p.rank_score}
-                           for p in pts],
+                           for p in points],
             })
         rows.sort(key=lambda r: -r["rank_score"])
         return rows
+
+    def slice_points(self, track: str, level: str, name: str) -> dict[int, list[dict[str, float]]]:
+        """Per public DONE entry, the (accuracy, cost) of every point on one family or dataset."""
+        bundle = self.bundle(track)
+        track_id = self.track_ids[bundle.track_id]
+        S, P, B = Submission.__table__, ResultPoint.__table__, Breakdown.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(P.c.submission_id, P.c.point, B.c.accuracy, B.c.cost, B.c.rank_score)
+                                .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
+                                .where(S.c.track_id == track_id, S.c.status == Status.DONE.value,
+                                       S.c.visibility == Visibility.PUBLIC.value, B.c.level == level,
+                                       B.c.name == name).order_by(P.c.submission_id, P.c.point_order)).all()
+        out: dict[int, list[dict[str, float]]] = {}
+        for r in rows:
+            out.setdefault(r.submission_id, []).append({"point": r.point, "accuracy": r.accuracy, "cost": r.cost,
+                                                        "rank_score": r.rank_score})
+        return out
 
     def workers(self) -> list[dict[str, Any]]:
         """Known workers with their last heartbeat (the app shows whether one is alive)."""

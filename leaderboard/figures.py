@@ -1,0 +1,133 @@
+"""Plotly figures: the cost–accuracy Pareto plot and the per-dataset detail bars.
+
+Each takes plain rows (as :meth:`SubmissionService.leaderboard_rows` gives them) and returns a
+``plotly.graph_objects.Figure``; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from evaluator.baselines import BASELINE_NAMES, ORACLE, ORACLE_CURVE
+from evaluator.frontier import pareto_frontier
+
+ORACLE_ENTRIES = (ORACLE, ORACLE_CURVE)
+FRONTIER = "Global Pareto frontier"
+BUDGET = "Budget"
+_HOVER = "<b>%{customdata[0]}</b><br>accuracy %{y:.1%}<br>cost $%{x:.3g} per query<br>rank score %{customdata[1]:.1f}<extra></extra>"
+
+
+def _entry_kind(row: dict[str, Any]) -> str:
+    if row["kind"] != "reference":
+        return row["kind"]
+    if row["router"] in ORACLE_ENTRIES:
+        return "oracle"
+    if row["router"] in BASELINE_NAMES:
+        return "baseline"
+    return "single"
+
+
+def _label(text: str) -> str:
+    """Plotly reads a little HTML in names and labels (<a href>, <b>): escape user text to plain text."""
+    return html.escape(str(text), quote=False)
+
+
+def _points(row: dict[str, Any], slice_points: dict[int, list[dict]] | None) -> list[dict]:
+    if slice_points is None:
+        return row["points"]
+    return [p for p in slice_points.get(row["submission_id"], []) if p["cost"] and p["accuracy"] is not None]
+
+
+def best_under_budget(rows: list[dict[str, Any]], budget: float,
+                      slice_points: dict[int, list[dict]] | None = None) -> tuple[str, dict] | None:
+    """The most accurate achievable entry point costing ≤ ``budget`` per query (oracles excluded:
+    they need the answers in advance). Ties go to the cheaper point."""
+    best: tuple[float, float, str, dict] | None = None
+    for row in rows:
+        if _entry_kind(row) == "oracle":
+            continue
+        for p in _points(row, slice_points):
+            if p["cost"] <= budget * (1 + 1e-12):
+                key = (p["accuracy"], -p["cost"])
+                if best is None or key > (best[0], best[1]):
+                    best = (p["accuracy"], -p["cost"], row["router"], p)
+    return (best[2], best[3]) if best else None
+
+
+def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
+                  slice_points: dict[int, list[dict]] | None = None, title: str = "") -> go.Figure:
+    fig = go.Figure()
+    singles = [r for r in rows if _entry_kind(r) == "single"]
+    xs = [p["cost"] for r in singles for p in _points(r, slice_points)[:1]]
+    ys = [p["accuracy"] for r in singles for p in _points(r, slice_points)[:1]]
+    names = [_label(r["router"]) for r in singles if _points(r, slice_points)]
+    rs = [100 * p["rank_score"] for r in singles for p in _points(r, slice_points)[:1]]
+    floor = min(xs) / 2 if xs else None
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", name="Single models", text=names,
+                             textposition="top center", textfont=dict(size=9, color="#666"),
+                             marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
+                             hovertemplate=_HOVER))
+    for row in rows:
+        kind = _entry_kind(row)
+        if kind == "single":
+            continue
+        pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
+        if row["router"] == ORACLE_CURVE and floor is not None:
+            pts = [p for p in pts if p["cost"] >= floor]  # below the cheapest model most samples get nothing
+        if not pts:
+            continue
+        x = [p["cost"] for p in pts]
+        y = [p["accuracy"] for p in pts]
+        custom = [(_label(f"{row['router']} · {p['point']}"), 100 * (p["rank_score"] or 0)) for p in pts]
+        if row["router"] == ORACLE:
+            style = dict(mode="markers", marker=dict(symbol="star", size=16, color="#f5b700",
+                                                     line=dict(color="#7a5b00", width=1)))
+        elif row["router"] == ORACLE_CURVE:
+            style = dict(mode="lines", line=dict(color="#f5b700", dash="dot", width=2))
+        elif kind == "baseline":
+            style = dict(mode="markers", marker=dict(symbol="diamond", size=10))
+        else:
+            style = dict(mode="lines+markers" if len(pts) > 1 else "markers", marker=dict(size=9))
+        fig.add_trace(go.Scatter(x=x, y=y, name=_label(row["router"]), customdata=custom, hovertemplate=_HOVER,
+                                 **style))
+    # The frontier of everything achievable (oracles excluded).
+    allp = [(p["cost"], p["accuracy"]) for r in rows if _entry_kind(r) != "oracle" for p in _points(r, slice_points)
+            if p["cost"] > 0]
+    if allp:
+        c, a = np.array(allp).T
+        front = pareto_frontier(c, a)
+        fig.add_trace(go.Scatter(x=c[front], y=a[front], mode="lines", name=FRONTIER, hoverinfo="skip",
+                                 line=dict(color="rgba(220,50,50,0.55)", width=6)))
+    if budget is not None and budget > 0:
+        fig.add_trace(go.Scatter(x=[budget, budget], y=[0, 1], mode="lines", name=BUDGET, hoverinfo="skip",
+                                 line=dict(color="#2e7d32", dash="dash"), showlegend=True))
+    fig.update_layout(title=title, xaxis=dict(type="log", title="average cost per query (USD, log scale)"),
+                      yaxis=dict(title="accuracy", tickformat=".0%"), legend=dict(itemclick="toggle"),
+                      height=620, margin=dict(l=60, r=20, t=50, b=60), template="plotly_white")
+    return fig
+
+
+def detail_figure(views: list[dict[str, Any]], level: str = "per_dataset", metric: str = "accuracy") -> go.Figure:
+    """Bars per dataset (or family) for one or two entries, with 95% binomial intervals on accuracy."""
+    fig = go.Figure()
+    for v in views:
+        if not v.get("points"):
+            continue
+        p = next((q for q in v["points"] if q["point"] == v.get("best_point")), v["points"][0])
+        groups = p.get(level) or {}
+        names = sorted(groups)
+        vals = [groups[g][metric] for g in names]
+        err = None
+        if metric == "accuracy":
+            err = [1.96 * math.sqrt(max(a * (1 - a), 0) / max(groups[g]["n"], 1)) for g, a in zip(names, vals)]
+        fig.add_trace(go.Bar(x=names, y=vals, name=f"{v['router_name']} · {p['point']}",
+                             error_y=dict(type="data", array=err, visible=err is not None)))
+    fig.update_layout(barmode="group", template="plotly_white", height=480,
+                      yaxis=dict(title=metric, tickformat=".0%" if metric == "accuracy" else ".2g"),
+                      margin=dict(l=60, r=20, t=30, b=120))
+    return fig
