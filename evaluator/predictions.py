@@ -151,23 +151,21 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
                                 f"{len(uniq)} model name(s) are not in the pool (aliases and any case accepted): {hints}",
                                 _examples(uniq), int(bad_model.sum())))
 
-    ok = (pos >= 0) & (model_cols >= 0) & (point_codes >= 0)
+    # Coverage is judged on the rows whose sample and point are known, whatever their model, so a
+    # file with several mistakes gets all of them reported at once.
+    placed = (pos >= 0) & (point_codes >= 0)
     key = point_codes.astype(np.int64) * sa.n + pos
-    dup = pd.Series(key[ok]).duplicated(keep="first").to_numpy()
+    dup = pd.Series(key[placed]).duplicated(keep="first").to_numpy()
     if dup.any():
-        rows_dup = np.flatnonzero(ok)[dup]
+        rows_dup = np.flatnonzero(placed)[dup]
         ex = [f"{id_str.iat[r]} @ point {point_labels.iat[r]}" for r in rows_dup[:MAX_EXAMPLES]]
         problems.append(Problem("duplicate_sample_id",
                                 f"{int(dup.sum())} (sample_id, point) pair(s) appear more than once; "
                                 "give each sample exactly one model per point", ex, int(dup.sum())))
-    if problems:
-        return problems, None
-
     P = len(point_names)
-    counts = np.bincount(point_codes, minlength=P)
-    if (counts != sa.n).any():
-        covered = np.zeros((P, sa.n), dtype=bool)
-        covered[point_codes, pos] = True
+    covered = np.zeros((P, sa.n), dtype=bool)
+    covered[point_codes[placed], pos[placed]] = True
+    if not covered.all():
         miss = ~covered
         total = int(miss.sum())
         first_p = int(np.flatnonzero(miss.any(axis=1))[0])
@@ -176,6 +174,7 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
         problems.append(Problem("missing_sample_id",
                                 f"{total} (sample, point) decision(s) are missing{where}; every sample of the "
                                 f"'{split}' split ({sa.n} samples) needs one row per point", ex, total))
+    if problems:
         return problems, None
 
     choices = np.empty((P, sa.n), dtype=np.int64)

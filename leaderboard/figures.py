@@ -43,6 +43,26 @@ def _points(row: dict[str, Any], slice_points: dict[int, list[dict]] | None) -> 
     return [p for p in slice_points.get(row["submission_id"], []) if p["cost"] and p["accuracy"] is not None]
 
 
+MAX_TRACES = 40
+
+
+def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
+    single_x, single_y, single_c, line_x, line_y, line_c = [], [], [], [], [], []
+    for row in rows:
+        pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
+        custom = [(_label(f"{row['router']} · {p['point']}"), 100 * (p["rank_score"] or 0)) for p in pts]
+        if len(pts) == 1:
+            single_x.append(pts[0]["cost"]), single_y.append(pts[0]["accuracy"]), single_c.append(custom[0])
+        elif pts:
+            line_x += [p["cost"] for p in pts] + [None]
+            line_y += [p["accuracy"] for p in pts] + [None]
+            line_c += custom + [("", 0)]
+    fig.add_trace(go.Scattergl(x=single_x, y=single_y, mode="markers", name="Routers (single point)",
+                               customdata=single_c, hovertemplate=_HOVER, marker=dict(size=6, opacity=0.7)))
+    fig.add_trace(go.Scattergl(x=line_x, y=line_y, mode="lines+markers", name="Router curves",
+                               customdata=line_c, hovertemplate=_HOVER, marker=dict(size=4), line=dict(width=1)))
+
+
 def best_under_budget(rows: list[dict[str, Any]], budget: float,
                       slice_points: dict[int, list[dict]] | None = None) -> tuple[str, dict] | None:
     """The most accurate achievable entry point costing ≤ ``budget`` per query (oracles excluded:
@@ -72,10 +92,13 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                              textposition="top center", textfont=dict(size=9, color="#666"),
                              marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
                              hovertemplate=_HOVER))
-    for row in rows:
+    others = [r for r in rows if _entry_kind(r) not in ("single",)]
+    many = len(others) > MAX_TRACES
+    if many:  # thousands of entries: one trace per kind keeps the figure fast to build and to draw
+        _grouped_traces(fig, [r for r in others if _entry_kind(r) in ("user", "starter")], slice_points)
+        others = [r for r in others if _entry_kind(r) not in ("user", "starter")]
+    for row in others:
         kind = _entry_kind(row)
-        if kind == "single":
-            continue
         pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
         if row["router"] == ORACLE_CURVE and floor is not None:
             pts = [p for p in pts if p["cost"] >= floor]  # below the cheapest model most samples get nothing

@@ -34,6 +34,8 @@ class Ctx:
     service: SubmissionService
     #: (fn, inputs, outputs) to run when a page opens, collected from the tab builders.
     on_load: list = field(default_factory=list)
+    #: the Submit button's event, so other tabs can refresh after a submission
+    submitted: Any = None
 
     def families(self, track: str) -> list[str]:
         return sorted(self.service.bundle(track).samples["family"].unique())
@@ -231,7 +233,7 @@ def problems_markdown(problems: list[dict[str, Any]]) -> str:
     lines = []
     for p in problems:
         ex = ", ".join(inert(repr(e)) for e in (p.get("examples") or [])[:5])
-        lines.append(f"- `{inert(p['code'])}` — {inert(p['message'])}" + (f" (e.g. {ex})" if ex else ""))
+        lines.append(f"- **{inert(p['code'])}** — {inert(p['message'])}" + (f" (e.g. {ex})" if ex else ""))
     return "\n".join(lines)
 
 
@@ -311,9 +313,9 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
     upload.upload(do_validate, [track_dd, upload], feedback, api_name=False)
     validate_btn.click(do_validate, [track_dd, upload], feedback, api_name="validate")
-    submit_btn.click(do_submit, [track_dd, upload, router_name, team, router_type, paper, code, description,
-                                 uses_images, private], [feedback, result], api_name="submit"
-                     ).then(do_quota, track_dd, quota, api_name=False)
+    ctx.submitted = submit_btn.click(do_submit, [track_dd, upload, router_name, team, router_type, paper, code,
+                                                 description, uses_images, private], [feedback, result],
+                                     api_name="submit").then(do_quota, track_dd, quota, api_name=False)
     ctx.on_load.append((do_quota, [track_dd], [quota]))
 
 
@@ -340,13 +342,13 @@ def my_view(ctx: Ctx, track: str, request: gr.Request = None, profile: Any = Non
     alive = [w for w in workers if w["alive"]]
     if alive:
         w = alive[0]
-        wtext = (f"🟢 {len(alive)} worker(s) alive — last heartbeat {w['seconds_since_heartbeat']:.0f} s ago, "
+        wtext = (f"● {len(alive)} worker(s) alive — last heartbeat {w['seconds_since_heartbeat']:.0f} s ago, "
                  f"{w['state']}" + (f" #{w['current_submission_id']}" if w["current_submission_id"] else ""))
     elif workers:
-        wtext = (f"🔴 no worker alive — the last heartbeat was {workers[0]['seconds_since_heartbeat']:.0f} s ago; "
+        wtext = (f"○ no worker alive — the last heartbeat was {workers[0]['seconds_since_heartbeat']:.0f} s ago; "
                  "pending submissions wait until a worker runs")
     else:
-        wtext = "🔴 no worker has started yet; pending submissions wait until one runs"
+        wtext = "○ no worker has started yet; pending submissions wait until one runs"
     pending = any(v.status in (Status.PENDING.value, Status.RUNNING.value) for v in views)
     note = f"Signed in as **{inert(user)}**." if user else "Sign in to see your submissions."
     return frame, f"{note} {wtext}", gr.Timer(active=pending)
@@ -381,6 +383,8 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
     outs = [table, status, timer]
     refresh.click(view, track_dd, outs, api_name=False)
+    if ctx.submitted is not None:  # a new submission shows up here at once, and the timer starts
+        ctx.submitted.then(view, track_dd, outs, api_name=False)
     timer.tick(view, track_dd, outs, show_progress="hidden", api_name=False)
     withdraw_btn.click(do_withdraw, [track_dd, sid], message, api_name=False).then(view, track_dd, outs,
                                                                                     api_name=False)

@@ -8,12 +8,13 @@ import html
 import re
 from urllib.parse import quote, urlsplit
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# '#' and '&' stay: the text is inlined (never a line start), and '&' starts the HTML entities below.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()+\-.!|~])")
 
 
 def inert(text: object) -> str:
     """Text safe inside Markdown and HTML: HTML-escaped, then Markdown punctuation backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text or ""), quote=True))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text or ""), quote=False))
 
 
 def safe_url(url: str | None) -> str | None:

@@ -1,0 +1,65 @@
+"""Start the real app (``routerboard serve``: Gradio + one worker) in a subprocess for API and
+browser tests, and stop it with everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 180):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
+           "ROUTERBOARD_HEARTBEAT_SECONDS": "1", "ROUTERBOARD_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+           **(extra_env or {})}
+    env.pop("SPACE_ID", None)
+    log = open(tmp / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "serve", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited early:\n{(tmp / 'app.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > end:
+                raise RuntimeError(f"app did not start:\n{(tmp / 'app.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def wait_until(predicate, timeout: float = 120, interval: float = 0.3, what: str = "condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

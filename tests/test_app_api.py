@@ -1,0 +1,87 @@
+"""The running app through gradio_client: leaderboard rows, a valid upload reaching DONE and a new
+row, a bad upload's problems, and one user unable to see or withdraw another's private entry."""
+
+import pandas as pd
+import pytest
+from gradio_client import Client, handle_file
+
+from app_server import running_app, wait_until
+from leaderboard.auth import hash_password
+
+TRACK = "vlrb-sim@1.0"
+
+
+def write_preds(bundle, path, model="Qwen2.5-VL-32B-Instruct", bad=False):
+    ids = bundle.samples.loc[bundle.samples.split == "test", "sample_id"]
+    frame = pd.DataFrame({"sample_id": ids, "model_id": model})
+    if bad:
+        frame = frame.iloc[5:].assign(model_id="gpt-4")
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def local_app(tmp_path_factory, sim_bundle):
+    with running_app(tmp_path_factory.mktemp("app-local")) as url:
+        client = Client(url, verbose=False)
+        wait_until(lambda: client.predict(TRACK, api_name="/leaderboard_rows"), what="reference entries")
+        yield url, client
+
+
+def test_leaderboard_rows_of_the_default_track(local_app, sim_bundle):
+    _, client = local_app
+    rows = client.predict(TRACK, api_name="/leaderboard_rows")
+    names = {r["router"] for r in rows}
+    assert set(sim_bundle.model_ids) <= names
+    assert {"Oracle", "StrongestGlobal", "CheapestGlobal", "StrongestPerDataset", "Random"} <= names
+    assert rows == sorted(rows, key=lambda r: -r["rank_score"])
+
+
+def test_valid_upload_reaches_done_and_a_new_row(local_app, sim_bundle, tmp_path):
+    _, client = local_app
+    path = write_preds(sim_bundle, tmp_path / "qwen.csv")
+    assert "is valid" in client.predict(TRACK, handle_file(path), api_name="/validate")
+    text, raw = client.predict(TRACK, handle_file(path), "Qwen everywhere", "API team", "rule", "https://example.org/p",
+                               "", "all to Qwen 32B", False, False, api_name="/submit")
+    import json
+
+    res = json.loads(raw)
+    assert res["accepted"] and res["queue_position"] >= 1, text
+    done = wait_until(lambda: (lambda v: v if v.get("status") == "DONE" else None)(
+        client.predict(res["submission_id"], api_name="/submission")), what="DONE")
+    rows = client.predict(TRACK, api_name="/leaderboard_rows")
+    mine = next(r for r in rows if r["router"] == "Qwen everywhere")
+    ref = next(r for r in rows if r["router"] == "Qwen2.5-VL-32B-Instruct")
+    assert mine["accuracy"] == pytest.approx(ref["accuracy"], abs=1e-12) == pytest.approx(done["points"][0]["accuracy"])
+
+
+def test_bad_upload_returns_the_problems(local_app, sim_bundle, tmp_path):
+    _, client = local_app
+    path = write_preds(sim_bundle, tmp_path / "bad.csv", bad=True)
+    feedback = client.predict(TRACK, handle_file(path), api_name="/validate").replace("\\", "")  # markdown escapes
+    assert "missing_sample_id" in feedback and "unknown_model_id" in feedback and "gpt" in feedback
+    text, raw = client.predict(TRACK, handle_file(path), "bad", "", "rule", "", "", "", False, False,
+                               api_name="/submit")
+    assert "missing_sample_id" in text.replace("\\", "") and '"accepted": false' in raw
+
+
+def test_one_user_cannot_see_or_withdraw_anothers_private_submission(tmp_path, sim_bundle):
+    users = f"alice:{hash_password('alice-pw')},bob:{hash_password('bob-pw')}"
+    with running_app(tmp_path, {"ROUTERBOARD_USERS": users}) as url:
+        alice = Client(url, auth=("alice", "alice-pw"), verbose=False)
+        bob = Client(url, auth=("bob", "bob-pw"), verbose=False)
+        with pytest.raises(Exception):
+            Client(url, auth=("bob", "wrong"), verbose=False).predict(TRACK, api_name="/leaderboard_rows")
+        path = write_preds(sim_bundle, tmp_path / "a.csv", model="GPT-4o")
+        import json
+
+        _, raw = alice.predict(TRACK, handle_file(path), "alice secret", "", "rule", "", "", "", False, True,
+                               api_name="/submit")
+        sid = json.loads(raw)["submission_id"]
+        assert alice.predict(sid, api_name="/submission")["router_name"] == "alice secret"
+        assert "error" in bob.predict(sid, api_name="/submission")
+        assert "error" in bob.predict(sid, api_name="/withdraw")
+        assert bob.predict(TRACK, api_name="/my_submissions") == []
+        wait_until(lambda: alice.predict(sid, api_name="/submission")["status"] == "DONE", what="DONE")
+        assert "alice secret" not in {r["router"] for r in bob.predict(TRACK, api_name="/leaderboard_rows")}
+        assert alice.predict(sid, api_name="/withdraw")["status"] == "WITHDRAWN"
