@@ -162,6 +162,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from leaderboard.auth import hash_password
+
+    password = args.password if args.password is not None else getpass.getpass("password: ")
+    if not password:
+        return _fail("an empty password is not allowed")
+    print(hash_password(password))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="routerboard", description="Router leaderboard: score, import, serve, bench.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
+    p = sub.add_parser("hash-password", help="hash a password for ROUTERBOARD_USERS (user:hash,…)")
+    p.add_argument("--password", default=None, help="the password (prompted for when omitted)")
+    p.set_defaults(func=_cmd_hash_password)
     return parser
 
 

@@ -47,6 +47,8 @@ MAX_TRACES = 40
 
 
 def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
+    """All researchers' entries in two traces (single points; curves broken by NaN gaps), passed to
+    Plotly as numpy arrays: its per-element validation of Python lists dominates otherwise."""
     single_x, single_y, single_c, line_x, line_y, line_c = [], [], [], [], [], []
     for row in rows:
         pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
@@ -54,13 +56,23 @@ def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) ->
         if len(pts) == 1:
             single_x.append(pts[0]["cost"]), single_y.append(pts[0]["accuracy"]), single_c.append(custom[0])
         elif pts:
-            line_x += [p["cost"] for p in pts] + [None]
-            line_y += [p["accuracy"] for p in pts] + [None]
-            line_c += custom + [("", 0)]
-    fig.add_trace(go.Scattergl(x=single_x, y=single_y, mode="markers", name="Routers (single point)",
-                               customdata=single_c, hovertemplate=_HOVER, marker=dict(size=6, opacity=0.7)))
-    fig.add_trace(go.Scattergl(x=line_x, y=line_y, mode="lines+markers", name="Router curves",
-                               customdata=line_c, hovertemplate=_HOVER, marker=dict(size=4), line=dict(width=1)))
+            line_x += [p["cost"] for p in pts] + [np.nan]
+            line_y += [p["accuracy"] for p in pts] + [np.nan]
+            line_c += custom + [("", 0.0)]
+
+    def arrays(x, y, c):
+        data = np.empty((len(c), 2), dtype=object)
+        if c:
+            data[:, 0] = [a for a, _ in c]
+            data[:, 1] = [b for _, b in c]
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float), data
+
+    x, y, c = arrays(single_x, single_y, single_c)
+    fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="Routers (single point)", customdata=c,
+                               hovertemplate=_HOVER, marker=dict(size=6, opacity=0.7)))
+    x, y, c = arrays(line_x, line_y, line_c)
+    fig.add_trace(go.Scattergl(x=x, y=y, mode="lines+markers", name="Router curves", customdata=c,
+                               hovertemplate=_HOVER, marker=dict(size=4), line=dict(width=1), connectgaps=False))
 
 
 def best_under_budget(rows: list[dict[str, Any]], budget: float,

@@ -24,3 +24,10 @@ def test_queue_benchmark_runs_quick():
                          capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "submissions/s" in out.stdout and "x bare" in out.stdout
+
+
+def test_app_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "tests/benchmarks/bench_app.py", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Pareto figure" in out.stdout and "bare pandas read" in out.stdout

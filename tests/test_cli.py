@@ -82,3 +82,20 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "score" in out.stdout and "import" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "leaderboard.cli", "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_hash_password_and_validate(capsys, tmp_path, sim_bundle):
+    from leaderboard.auth import verify_password
+
+    assert main(["hash-password", "--password", "s3cret"]) == 0
+    assert verify_password("s3cret", capsys.readouterr().out.strip())
+    assert main(["hash-password", "--password", ""]) == 2
+    ids = sim_bundle.samples.loc[sim_bundle.samples.split == "test", "sample_id"]
+    good = tmp_path / "p.csv"
+    pd.DataFrame({"sample_id": ids, "model_id": "gpt-4o"}).to_csv(good, index=False)
+    assert main(["validate", str(good)]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"sample_id": 1, "model_id": "gpt-4o"}\n')
+    assert main(["validate", str(bad), "--json"]) == 2
+    assert "non_string_id" in capsys.readouterr().out
