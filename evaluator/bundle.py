@@ -191,6 +191,17 @@ class Bundle:
                 "hidden/ directory is present (pass --hidden DIR / hidden=PATH)."
             )
 
+    def subset(self, rows: np.ndarray) -> "Bundle":
+        """A bundle of only ``rows`` (same models and bounds), versioned by the ids it keeps — for
+        fast experiments and tests on a realistic slice of a track."""
+        rows = np.sort(np.asarray(rows))
+        digest = _ids_digest(self.samples["sample_id"].iloc[rows])[:10]
+        take = lambda a: None if a is None else np.asarray(a[rows])  # noqa: E731
+        return Bundle(name=self.name, version=f"{self.version}+subset-{digest}", models=self.models,
+                      samples=self.samples.iloc[rows].reset_index(drop=True), quality=take(self.quality),
+                      cost=take(self.cost), output_tokens=take(self.output_tokens), cost_bounds=self.cost_bounds,
+                      provenance=self.provenance, has_hidden=self.has_hidden, images=take(self.images))
+
     def summary(self) -> dict[str, Any]:
         counts = self.samples["split"].value_counts()
         return {

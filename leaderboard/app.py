@@ -87,14 +87,17 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str,
 
 def start_worker() -> subprocess.Popen:
     """One worker beside the app: the embedded default needs no separate set-up."""
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "worker"])
+    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "worker"])  # tracks: ROUTERBOARD_TRACKS
     atexit.register(lambda: proc.poll() is None and proc.terminate())
     return proc
 
 
 def serve(host: str | None = None, port: int | None = None, with_worker: bool = True) -> None:
-    evaluator.tracks.ensure_builtin(evaluator.DEFAULT_TRACK)  # build the track once, before both start
-    service = SubmissionService(Settings.from_env())
+    settings = Settings.from_env()
+    for track in settings.tracks:  # build built-in tracks once, before app and worker both need them
+        if track in evaluator.tracks.BUILTIN_TRACKS:
+            evaluator.tracks.ensure_builtin(track)
+    service = SubmissionService(settings, tracks=list(settings.tracks))
     if with_worker:
         start_worker()
     build_app(service).launch(**launch_kwargs(host, port))

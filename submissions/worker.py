@@ -105,6 +105,39 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
     return len(reports)
 
 
+def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str) -> int:
+    """Queue each stored starter router of a track once, as a ``starter`` entry scored like any upload."""
+    from sqlalchemy.exc import IntegrityError
+
+    from submissions.routers.starters import list_starters
+    from submissions.store import FileStore
+
+    added = 0
+    store = FileStore(store_dir)
+    for name, path, info in list_starters(track):
+        data = path.read_bytes()
+        digest = store.put(data)
+        try:
+            with factory.begin() as session:
+                owner = ensure_user(session, SYSTEM_USER)
+                exists = session.execute(select(Submission.id).where(
+                    Submission.track_id == track_id, Submission.kind == Kind.STARTER.value,
+                    Submission.dedup_key == f"starter:{digest}"[:64])).first()
+                if exists:
+                    continue
+                session.add(Submission(
+                    owner_id=owner.id, track_id=track_id, kind=Kind.STARTER.value, split="test", router_name=name,
+                    team="routerboard starter", router_type="feature-level", uses_images=True,
+                    description=f"{info.get('router', '')} router from submissions/routers, trained on the public "
+                                f"split with VL-RouterBench's λ soft labels ({info.get('encoder', '')} text features)",
+                    code_url="", file_sha256=digest, file_format="csv", file_size=len(data),
+                    dedup_key=f"starter:{digest}"[:64], status=Status.PENDING.value, created_at=jobs.utcnow()))
+            added += 1
+        except IntegrityError:
+            continue
+    return added
+
+
 class Worker:
     def __init__(self, settings: Settings, sources: list[TrackSource], *, worker_id: str | None = None,
                  poll_seconds: float = 0.2) -> None:
@@ -133,6 +166,9 @@ class Worker:
             added = seed_references(self.factory, box, public, track_id)
             if added:
                 log.info("scored %d reference entries for %s", added, public.track_id)
+            queued = seed_starters(self.factory, str(self.settings.store_dir), track_id, public.track_id)
+            if queued:
+                log.info("queued %d starter routers for %s", queued, public.track_id)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.settings.heartbeat_seconds):

