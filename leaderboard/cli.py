@@ -67,13 +67,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
+def _public_bundle(spec: str):
+    """(bundle, None) for a bundle directory or built-in track, loaded without test labels, or
+    (None, exit code) after printing why it could not be loaded."""
     import evaluator
 
     try:
-        bundle = evaluator.load_bundle(args.bundle, hidden=False)
+        return evaluator.load_bundle(spec, hidden=False), None
     except evaluator.EvaluatorError as exc:
-        return _fail(str(exc))
+        return None, _fail(str(exc))
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    bundle, code = _public_bundle(args.bundle)
+    if bundle is None:
+        return code
     print(json.dumps(bundle.summary(), indent=2))
     return 0
 
@@ -163,14 +171,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_routers_train(args: argparse.Namespace) -> int:
-    import evaluator
     from submissions.routers.starters import write_starter
     from submissions.routers.sweep import ROUTERS, train_sweep
 
-    try:
-        bundle = evaluator.load_bundle(args.track, hidden=False)
-    except evaluator.EvaluatorError as exc:
-        return _fail(str(exc))
+    bundle, code = _public_bundle(args.track)
+    if bundle is None:
+        return code
     routers = args.router or list(ROUTERS)
     summary = {}
     for router in routers:
@@ -191,13 +197,11 @@ def _cmd_routers_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    import evaluator
     from leaderboard.hub import publish_folder, push_folder
 
-    try:
-        bundle = evaluator.load_bundle(args.track, hidden=False)  # the public part only: never test labels
-    except evaluator.EvaluatorError as exc:
-        return _fail(str(exc))
+    bundle, code = _public_bundle(args.track)  # the public part only: never test labels
+    if bundle is None:
+        return code
     out = publish_folder(bundle, args.out)
     print(f"wrote the public split of {bundle.track_id} to {out}")
     if args.repo:

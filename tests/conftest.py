@@ -27,42 +27,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 # ------------------------------------------------------------------------------ databases
-PG_BASE = os.environ.get("ROUTERBOARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from pgschema import fresh_schema  # noqa: E402
+from pgschema import unavailable  # noqa: E402
 
-
-def _pg_reason() -> str | None:
-    """None when PostgreSQL answers, else why not (the skip message)."""
-    try:
-        import psycopg
-
-        dsn = PG_BASE.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return None
-    except Exception as exc:  # noqa: BLE001 — any failure means: no PostgreSQL here
-        return f"PostgreSQL at {PG_BASE} does not answer ({type(exc).__name__}: {str(exc).strip()[:120]})"
-
-
-PG_UNAVAILABLE = _pg_reason()
-
-
-def pg_schema_url() -> tuple[str, callable]:
-    """A fresh schema in the test database and a function that drops it."""
-    import uuid
-
-    import psycopg
-
-    schema = f"rb_{uuid.uuid4().hex[:12]}"
-    dsn = PG_BASE.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-    sep = "&" if "?" in PG_BASE else "?"
-    return f"{PG_BASE}{sep}options=-csearch_path%3D{schema}", drop
+PG_UNAVAILABLE = unavailable()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -74,7 +42,7 @@ def db_url(request, tmp_path):
         return
     if PG_UNAVAILABLE:
         pytest.skip(PG_UNAVAILABLE)
-    url, drop = pg_schema_url()
+    url, drop = fresh_schema()
     yield url
     from sqlalchemy.orm import close_all_sessions
 
@@ -86,7 +54,7 @@ def db_url(request, tmp_path):
 def pg_url():
     if PG_UNAVAILABLE:
         pytest.skip(PG_UNAVAILABLE)
-    url, drop = pg_schema_url()
+    url, drop = fresh_schema()
     yield url
     drop()
 

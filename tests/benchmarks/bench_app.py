@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -109,22 +110,18 @@ def main() -> None:
     n = 1000 if args.quick else 10_000
     tmp = Path(tempfile.mkdtemp(prefix="rb-bench-app-"))
     measure(f"sqlite:///{tmp / 'bench.db'}", n, "SQLite")
-    try:
-        import psycopg
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from pgschema import fresh_schema, unavailable
 
-        pg = os.environ.get("ROUTERBOARD_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-        dsn = pg.replace("postgresql+psycopg://", "postgresql://")
-        schema = f"rb_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except Exception as exc:  # noqa: BLE001
-        print(f"[app] PostgreSQL skipped: {exc}")
+    reason = unavailable()
+    if reason:
+        print(f"[app] PostgreSQL skipped: {reason}")
         return
+    url, drop = fresh_schema(prefix="rb_bench")
     try:
-        measure(f"{pg}?options=-csearch_path%3D{schema}", n, "PostgreSQL")
+        measure(url, n, "PostgreSQL")
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop()
 
 
 if __name__ == "__main__":

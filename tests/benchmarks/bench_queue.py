@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -31,22 +30,8 @@ from submissions.models import Submission  # noqa: E402
 from submissions.service import SubmissionMeta, SubmissionService  # noqa: E402
 from submissions.validation import validate  # noqa: E402
 
-PG = os.environ.get("ROUTERBOARD_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def pg_schema() -> tuple[str, callable]:
-    import psycopg
-
-    schema = f"rb_bench_{uuid.uuid4().hex[:8]}"
-    dsn = PG.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-    return f"{PG}?options=-csearch_path%3D{schema}", drop
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pgschema import fresh_schema  # noqa: E402
 
 
 def main() -> None:
@@ -62,7 +47,7 @@ def main() -> None:
     if args.sqlite:
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
-        url, drop = pg_schema()
+        url, drop = fresh_schema(prefix="rb_bench")
     try:
         run(url, tmp, n)
     finally:
