@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,18 @@ class Ctx:
     on_load: list = field(default_factory=list)
     #: the Submit button's event, so other tabs can refresh after a submission
     submitted: Any = None
+    #: seconds a leaderboard read is reused: one page load asks for it from five handlers at once
+    rows_ttl: float = 2.0
+    _rows: dict = field(default_factory=dict)
+
+    def rows(self, track: str) -> list[dict[str, Any]]:
+        """The track's leaderboard rows, read once per ``rows_ttl`` however many handlers ask."""
+        now = time.monotonic()
+        hit = self._rows.get(track)
+        if hit is None or now - hit[0] > self.rows_ttl:
+            hit = (now, self.service.leaderboard_rows(track))
+            self._rows[track] = hit
+        return hit[1]
 
     def families(self, track: str) -> list[str]:
         return sorted(self.service.bundle(track).samples["family"].unique())
@@ -60,14 +73,14 @@ def track_badge(ctx: Ctx, track: str) -> str:
 def leaderboard_view(ctx: Ctx, track: str, query: str, types: list[str], show_reference: bool,
                      max_cost: float | None, shown: list[str]):
     cols = ctx.columns(track)
-    df = raw_frame(ctx.service.leaderboard_rows(track), ctx.families(track))
+    df = raw_frame(ctx.rows(track), ctx.families(track))
     filtered = apply_filters(df, query, types, show_reference, max_cost)
     frame, kinds = display_frame(filtered, cols, shown)
     return gr.Dataframe(value=frame, datatype=kinds), csv_export(filtered, cols, shown)
 
 
 def cost_range(ctx: Ctx, track: str) -> tuple[float, float]:
-    rows = ctx.service.leaderboard_rows(track)
+    rows = ctx.rows(track)
     costs = [1000 * r["cost"] for r in rows if r["cost"]]
     if not costs:
         return 0.0, 1.0
@@ -86,7 +99,7 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     with gr.Row():
         max_cost = gr.Slider(lo, hi, value=hi, step=0.01, label="Max cost ($ per 1k queries)", scale=2)
         shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3)
-    frame, kinds = display_frame(apply_filters(raw_frame(ctx.service.leaderboard_rows(track), ctx.families(track))),
+    frame, kinds = display_frame(apply_filters(raw_frame(ctx.rows(track), ctx.families(track))),
                                  cols, default_labels(cols))
     table = gr.Dataframe(value=frame, datatype=kinds, interactive=False, wrap=True, elem_id="leaderboard-table",
                          max_height=700, label="Leaderboard (hidden test split; rank score ×100)")
@@ -121,7 +134,7 @@ def budget_bounds(rows: list[dict]) -> tuple[float, float]:
 
 
 def pareto_view(ctx: Ctx, track: str, slice_name: str, budget_log10: float):
-    rows = ctx.service.leaderboard_rows(track)
+    rows = ctx.rows(track)
     slice_points = None
     if slice_name and slice_name != ALL:
         level, name = slice_name.split(": ", 1)
@@ -141,7 +154,7 @@ def pareto_view(ctx: Ctx, track: str, slice_name: str, budget_log10: float):
 
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track = track_dd.value
-    rows = ctx.service.leaderboard_rows(track)
+    rows = ctx.rows(track)
     lo, hi = budget_bounds(rows)
     with gr.Row():
         slice_dd = gr.Dropdown(slice_choices(ctx, track), value=ALL, label="Plot this slice", scale=1)
@@ -155,7 +168,7 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
 
     def refresh_controls(track):
-        lo, hi = budget_bounds(ctx.service.leaderboard_rows(track))
+        lo, hi = budget_bounds(ctx.rows(track))
         return gr.Dropdown(choices=slice_choices(ctx, track), value=ALL), gr.Slider(
             minimum=lo, maximum=hi, value=round((lo + hi) / 2, 2))
 
@@ -166,7 +179,7 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
 # ------------------------------------------------------------------------------ detail
 def entry_choices(ctx: Ctx, track: str) -> list[tuple[str, int]]:
-    return [(f"{r['router']} (#{r['submission_id']})", r["submission_id"]) for r in ctx.service.leaderboard_rows(track)]
+    return [(f"{r['router']} (#{r['submission_id']})", r["submission_id"]) for r in ctx.rows(track)]
 
 
 def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, level: str, request: gr.Request = None):
