@@ -33,19 +33,19 @@ def _api(service: SubmissionService) -> None:
     def leaderboard_rows(track: str) -> list[dict]:
         return service.leaderboard_rows(track or None)
 
-    def my_submissions(track: str, request: gr.Request) -> list[dict]:
-        user = auth.current_user(request)
+    def my_submissions(track: str, request: gr.Request, profile: gr.OAuthProfile | None) -> list[dict]:
+        user = auth.current_user(request, profile)
         return [v.to_dict() for v in service.list_mine(user, track or None)] if user else []
 
-    def submission(submission_id: int, request: gr.Request) -> dict:
+    def submission(submission_id: int, request: gr.Request, profile: gr.OAuthProfile | None) -> dict:
         try:
-            return service.status(int(submission_id), auth.current_user(request)).to_dict()
+            return service.status(int(submission_id), auth.current_user(request, profile)).to_dict()
         except ServiceError as exc:
             return {"error": str(exc)}
 
-    def withdraw(submission_id: int, request: gr.Request) -> dict:
+    def withdraw(submission_id: int, request: gr.Request, profile: gr.OAuthProfile | None) -> dict:
         try:
-            return service.withdraw(auth.current_user(request), int(submission_id)).to_dict()
+            return service.withdraw(auth.current_user(request, profile), int(submission_id)).to_dict()
         except ServiceError as exc:
             return {"error": str(exc)}
 

@@ -112,6 +112,9 @@ def _track_sources(tracks: list[str], hidden: list[str] | None):
     sources = []
     for k, spec in enumerate(tracks):
         public = ensure_builtin(spec) if spec in BUILTIN_TRACKS and not Path(spec).exists() else Path(spec)
+        if not (public / "public").is_dir():
+            raise FileNotFoundError(f"no bundle at {public} and no built-in track of that name; built-in tracks: "
+                                    f"{sorted(BUILTIN_TRACKS)}")
         hid = Path(hidden[k]) if hidden and k < len(hidden) else public / "hidden"
         if not (hid / "manifest.json").exists():
             raise FileNotFoundError(f"no hidden part for track {spec!r} at {hid}; pass --hidden DIR")

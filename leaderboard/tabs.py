@@ -182,8 +182,9 @@ def entry_choices(ctx: Ctx, track: str) -> list[tuple[str, int]]:
     return [(f"{r['router']} (#{r['submission_id']})", r["submission_id"]) for r in ctx.rows(track)]
 
 
-def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, level: str, request: gr.Request = None):
-    user = auth.current_user(request)
+def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, level: str, request: gr.Request = None,
+                profile: Any = None):
+    user = auth.current_user(request, profile)
     views = []
     for sid in (first, second):
         if sid is None:
@@ -221,8 +222,8 @@ def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         level = gr.Radio(["dataset", "family"], value="dataset", label="Break down by", scale=1)
     text = gr.Markdown()
     plot = gr.Plot(label="Accuracy per group (bars: 95% binomial interval)")
-    def run(track, a, b, lvl, request: gr.Request):
-        return detail_view(ctx, track, a, b, lvl, request)
+    def run(track, a, b, lvl, request: gr.Request, profile: gr.OAuthProfile | None):
+        return detail_view(ctx, track, a, b, lvl, request, profile)
 
     for comp in (first, second, level):
         comp.change(run, [track_dd, first, second, level], [plot, text], show_progress="hidden", api_name=False)
@@ -318,11 +319,11 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     def do_validate(track, file):
         return validate_upload(ctx, track, file)
 
-    def do_submit(track, file, a, b, c, d, e, f, g, h, request: gr.Request):
-        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, request=request)
+    def do_submit(track, file, a, b, c, d, e, f, g, h, request: gr.Request, profile: gr.OAuthProfile | None):
+        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, request=request, profile=profile)
 
-    def do_quota(track, request: gr.Request):
-        return quota_text(ctx, track, request)
+    def do_quota(track, request: gr.Request, profile: gr.OAuthProfile | None):
+        return quota_text(ctx, track, request, profile)
 
     upload.upload(do_validate, [track_dd, upload], feedback, api_name=False)
     validate_btn.click(do_validate, [track_dd, upload], feedback, api_name="validate")
@@ -388,11 +389,11 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     message = gr.Markdown()
     timer = gr.Timer(2, active=False)
 
-    def view(track, request: gr.Request):
-        return my_view(ctx, track, request)
+    def view(track, request: gr.Request, profile: gr.OAuthProfile | None):
+        return my_view(ctx, track, request, profile)
 
-    def do_withdraw(track, number, request: gr.Request):
-        return withdraw_entry(ctx, track, number, request)
+    def do_withdraw(track, number, request: gr.Request, profile: gr.OAuthProfile | None):
+        return withdraw_entry(ctx, track, number, request, profile)
 
     outs = [table, status, timer]
     refresh.click(view, track_dd, outs, api_name=False)

@@ -99,3 +99,16 @@ def test_hash_password_and_validate(capsys, tmp_path, sim_bundle):
     bad.write_text('{"sample_id": 1, "model_id": "gpt-4o"}\n')
     assert main(["validate", str(bad), "--json"]) == 2
     assert "non_string_id" in capsys.readouterr().out
+
+
+def test_bad_inputs_of_serve_worker_bench_and_publish_results(tmp_path, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", "not-a-port"])
+    assert exit_info.value.code == 2
+    assert main(["worker", "--track", str(tmp_path / "nowhere")]) == 2
+    assert "built-in tracks" in capsys.readouterr().err
+    assert main(["bench", "--only", "no-such-benchmark"]) == 2
+    assert "no benchmark matching" in capsys.readouterr().err
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert main(["publish-results", "--track", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
+    assert "could not read the leaderboard" in capsys.readouterr().err

@@ -226,3 +226,30 @@ def test_web_side_never_opens_the_hidden_part(tmp_path, sim_bundle, sim_sources)
     opened = json.loads(out.stdout.strip().splitlines()[-1])
     assert any("public" in p for p in opened), "the audit hook saw no bundle file at all"
     assert [p for p in opened if os.path.realpath(p).startswith(os.path.realpath(hidden))] == []
+
+
+def test_cpu_limit_is_armed_per_job_and_reported(tmp_path, sim_bundle, sim_sources):
+    """The child's RLIMIT_CPU is re-armed for each job; a job that hits it (SIGXCPU) fails with a
+    message that says so, and the next job gets a fresh sandbox."""
+    import threading
+
+    from submissions.sandbox import Sandbox, SandboxLimits
+
+    service = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    digest = service.store.put(routing_file(sim_bundle, 5, [str(k) for k in range(100)]))
+    src = sim_sources[0]
+    box = Sandbox(src.public_path, src.hidden_path, str(tmp_path / "store"), SandboxLimits(cpu_seconds=7))
+    box.ensure_started()
+    pid = box._proc.pid
+    ok = box.run({"sha256": digest, "format": "csv", "gzip": False, "split": "test"})
+    assert ok.ok
+    limits = open(f"/proc/{pid}/limits").read()
+    soft = int(next(line for line in limits.splitlines() if line.startswith("Max cpu time")).split()[3])
+    used = sum(int(x) for x in open(f"/proc/{pid}/stat").read().split(")")[1].split()[11:13]) / os.sysconf("SC_CLK_TCK")
+    assert used < soft <= used + 7 + 2  # armed at (CPU used so far) + the per-job allowance
+    # Deliver what the kernel sends at the soft limit, mid-job.
+    threading.Timer(0.05, lambda: os.kill(pid, signal.SIGXCPU)).start()
+    hit = box.run({"sha256": digest, "format": "csv", "gzip": False, "split": "test"})
+    assert not hit.ok and hit.code == "cpu" and "CPU time" in hit.error
+    assert box.run({"sha256": digest, "format": "csv", "gzip": False, "split": "test"}).ok  # a fresh child
+    box.close()
