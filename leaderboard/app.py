@@ -71,8 +71,11 @@ def build_app(service: SubmissionService) -> gr.Blocks:
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
                                    ("Router detail", build_detail_tab), ("Submit", build_submit_tab),
                                    ("My submissions", build_mine_tab), ("Data & docs", build_docs_tab)):
-                with gr.Tab(label, id=label.lower().replace(" ", "-").replace("&", "and")):
+                with gr.Tab(label, id=label.lower().replace(" ", "-").replace("&", "and")) as tab:
                     builder(ctx, track_dd)
+                for fn, inputs, outputs in ctx.on_show:
+                    tab.select(fn, inputs, outputs, api_name=False, show_progress="hidden")
+                ctx.on_show.clear()
         for fn, inputs, outputs in ctx.on_load:
             app.load(fn, inputs, outputs, api_name=False, show_progress="hidden")
         _api(service)

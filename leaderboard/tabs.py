@@ -35,6 +35,8 @@ class Ctx:
     service: SubmissionService
     #: (fn, inputs, outputs) to run when a page opens, collected from the tab builders.
     on_load: list = field(default_factory=list)
+    #: (fn, inputs, outputs) to run when the tab being built is selected (fresh data on every visit).
+    on_show: list = field(default_factory=list)
     #: the Submit button's event, so other tabs can refresh after a submission
     submitted: Any = None
     #: seconds a leaderboard read is reused: one page load asks for it from five handlers at once
@@ -117,6 +119,7 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track_dd.change(slider_range, track_dd, max_cost, api_name=False)
     ctx.on_load.append((slider_range, [track_dd], [max_cost]))
     ctx.on_load.append((handler, inputs, [table, download]))
+    ctx.on_show.append((handler, inputs, [table, download]))
 
 
 # ------------------------------------------------------------------------------ pareto
@@ -175,6 +178,7 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track_dd.change(refresh_controls, track_dd, [slice_dd, budget], api_name=False)
     ctx.on_load.append((refresh_controls, [track_dd], [slice_dd, budget]))
     ctx.on_load.append((handler, inputs, [plot, best]))
+    ctx.on_show.append((handler, inputs, [plot, best]))
 
 
 # ------------------------------------------------------------------------------ detail
@@ -403,6 +407,7 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     withdraw_btn.click(do_withdraw, [track_dd, sid], message, api_name=False).then(view, track_dd, outs,
                                                                                     api_name=False)
     ctx.on_load.append((view, [track_dd], outs))
+    ctx.on_show.append((view, [track_dd], outs))
 
 
 # ------------------------------------------------------------------------------ docs

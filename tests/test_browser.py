@@ -142,11 +142,15 @@ def test_04_user_text_is_inert(browser_page, sim_bundle):
     wait_until(lambda: "Evil router" in table_text(page), what="the entry on the leaderboard")
     text = table_text(page)
     assert "<script>window.__pwned=1</script>Evil router" in text and XSS_TEAM in text
-    open_tab(page, "Router detail")
-    open_tab(page, "Pareto plot")
-    wait_until(lambda: plot_trace_names(page), what="the figure")
-    legend = page.evaluate("() => document.querySelector('#pareto-plot .legend').textContent")
-    assert XSS_NAME in legend  # shown literally in the figure's legend
+    legend = lambda: page.evaluate(  # noqa: E731
+        "() => { const l = document.querySelector('#pareto-plot .legend'); return l ? l.textContent : ''; }")
+
+    def pareto_shows_it():  # each visit of the tab redraws the figure from fresh rows
+        open_tab(page, "Router detail")
+        open_tab(page, "Pareto plot")
+        return XSS_NAME in legend()
+
+    wait_until(pareto_shows_it, interval=1.0, what="the entry, shown literally, in the figure's legend")
     pwned = page.evaluate("() => window.__pwned")
     assert pwned is None
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
