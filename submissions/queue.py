@@ -74,6 +74,23 @@ def fail_abandoned(session: Session, max_attempts: int) -> int:
     return result.rowcount or 0
 
 
+def fail_stale_pending(session: Session, timeout_seconds: int) -> int:
+    """Jobs pending longer than ``timeout_seconds`` (no worker ran) end FAILED with that reason:
+    every submission ends DONE or FAILED within a bounded time, worker or not."""
+    now = utcnow()
+    hours = timeout_seconds / 3600
+    result = session.execute(
+        update(Submission)
+        .where(Submission.status == Status.PENDING.value,
+               Submission.created_at < now - timedelta(seconds=timeout_seconds))
+        .values(status=Status.FAILED.value, finished_at=now,
+                error=f"no evaluation worker picked this submission up within {hours:g} h (the workers were "
+                      "down); nothing was scored and no quota is refunded automatically — please contact "
+                      "the admins or submit again tomorrow")
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 def claim(factory: sessionmaker[Session], worker_id: str, *, lease_seconds: int, max_attempts: int,
           track_ids: list[int] | None = None) -> Job | None:
     """Claim the oldest claimable job (optionally only of ``track_ids``), or None."""

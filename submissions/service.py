@@ -278,6 +278,7 @@ class SubmissionService:
 
     def status(self, submission_id: int, username: str | None = None) -> SubmissionView:
         """One submission; others' private, hidden or unfinished submissions are not found."""
+        self.expire_stale()
         with self.factory() as session:
             sub = session.get(Submission, submission_id)
             if sub is None or not self._can_see(sub, username, session.get(User, sub.owner_id)):
@@ -286,7 +287,13 @@ class SubmissionService:
 
     results = status
 
+    def expire_stale(self) -> int:
+        """Fail submissions that waited past the pending timeout (called whenever status is read)."""
+        with self.factory.begin() as session:
+            return jobs.fail_stale_pending(session, self.settings.pending_timeout_seconds)
+
     def list_mine(self, username: str, track: str | None = None) -> list[SubmissionView]:
+        self.expire_stale()
         with self.factory() as session:
             q = select(Submission).join(User, User.id == Submission.owner_id).where(User.username == username)
             if track is not None:

@@ -137,3 +137,15 @@ def test_visibility_withdraw_and_admin(service, sim_bundle):
     again = service.submit("alice", track, "p.csv", preds(sim_bundle, seed=4), SubmissionMeta("secret v2"))
     assert again.accepted  # a withdrawn file may be sent again
     assert service.rerun("admin", again.submission_id).status == "PENDING"
+
+
+def test_a_job_no_worker_takes_fails_after_the_pending_timeout(db_url, tmp_path, sim_bundle):
+    service = SubmissionService(make_settings(db_url, tmp_path, pending_timeout_seconds=3600))
+    sid = service.submit("alice", service.default_track, "p.csv", preds(sim_bundle, seed=11),
+                         SubmissionMeta("lonely")).submission_id
+    assert service.status(sid, "alice").status == "PENDING"
+    with service.factory.begin() as s:
+        s.execute(update(Submission).where(Submission.id == sid)
+                  .values(created_at=jobs.utcnow() - timedelta(hours=2)))
+    view = service.list_mine("alice")[0]
+    assert view.status == "FAILED" and "no evaluation worker picked this submission up within 1 h" in view.error
