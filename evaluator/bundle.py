@@ -120,12 +120,18 @@ class Bundle:
     provenance: Provenance
     has_hidden: bool = True
     images: np.ndarray | None = None
+    #: precomputed input embeddings shipped with a track (e.g. VL-RouterBench's EMBEDDINGS/text and
+    #: /vision), name → (n, d) float32 in sample order. Inputs, not labels: part of the public part.
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [c for c in SAMPLE_COLUMNS if c not in self.samples.columns]
         if missing:
             raise BundleError(f"samples table lacks column(s) {missing}; expected {list(SAMPLE_COLUMNS)}")
         n, m = len(self.samples), len(self.models)
+        for name, emb in self.embeddings.items():
+            if emb.ndim != 2 or emb.shape[0] != n:
+                raise BundleError(f"embeddings {name!r} have shape {emb.shape}, expected ({n}, d)")
         for label, arr in (("quality", self.quality), ("cost", self.cost), ("output_tokens", self.output_tokens)):
             if arr is not None and arr.shape != (n, m):
                 raise BundleError(f"{label} matrix has shape {arr.shape}, expected ({n}, {m}) = (samples, models)")
@@ -200,7 +206,8 @@ class Bundle:
         return Bundle(name=self.name, version=f"{self.version}+subset-{digest}", models=self.models,
                       samples=self.samples.iloc[rows].reset_index(drop=True), quality=take(self.quality),
                       cost=take(self.cost), output_tokens=take(self.output_tokens), cost_bounds=self.cost_bounds,
-                      provenance=self.provenance, has_hidden=self.has_hidden, images=take(self.images))
+                      provenance=self.provenance, has_hidden=self.has_hidden, images=take(self.images),
+                      embeddings={k: v[rows] for k, v in self.embeddings.items()})
 
     def summary(self) -> dict[str, Any]:
         counts = self.samples["split"].value_counts()
@@ -248,6 +255,7 @@ class Bundle:
             "provenance": asdict(self.provenance),
             "has_output_tokens": self.output_tokens is not None,
             "has_images": self.images is not None,
+            "embeddings": sorted(self.embeddings),
         }
         (out / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _write_parquet(_models_frame(self.models), out / "models.parquet")
@@ -258,6 +266,8 @@ class Bundle:
             np.save(out / "output_tokens.npy", np.ascontiguousarray(self.output_tokens[public]))
         if self.images is not None:
             np.save(out / "images.npy", self.images)
+        for name, emb in self.embeddings.items():
+            np.save(out / f"embeddings_{name}.npy", np.asarray(emb, dtype=np.float32))
 
     def _write_hidden(self, out: Path) -> None:
         out.mkdir(parents=True)
@@ -371,10 +381,12 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
     pixels = None
     if images and meta.get("has_images"):
         pixels = np.load(_require(public / "images.npy", "images"), allow_pickle=False, mmap_mode="r")
+    embeddings = {name: np.load(_require(public / f"embeddings_{name}.npy", f"{name} embeddings"), allow_pickle=False)
+                  for name in meta.get("embeddings", [])}
     prov = meta["provenance"]
     return Bundle(
         name=meta["name"], version=meta["version"], models=models, samples=samples,
         quality=quality, cost=cost, output_tokens=output_tokens,
         cost_bounds=CostBounds(**meta["cost_bounds"]),
-        provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels,
+        provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels, embeddings=embeddings,
     )

@@ -141,3 +141,29 @@ def test_mmr_errors(tmp_path):
         import_mmr(tmp_path / "text.csv")
     with pytest.raises(evaluator.ImportFormatError, match="no file"):
         import_mmr(tmp_path / "missing.csv")
+
+
+def test_vlrb_precomputed_embeddings_are_kept_and_used(tmp_path):
+    from submissions.routers.features import feature_matrix
+
+    _, _, ids = write_vlrb(tmp_path / "v")
+    rng = np.random.default_rng(5)
+    (tmp_path / "v/EMBEDDINGS/text").mkdir(parents=True)
+    (tmp_path / "v/EMBEDDINGS/vision").mkdir(parents=True)
+    text = rng.standard_normal((len(ids), 8)).astype(np.float32)
+    vision = rng.standard_normal((len(ids), 4)).astype(np.float32)
+    order = rng.permutation(len(ids))  # files need not follow meta order
+    pd.DataFrame({"sample_id": np.array(ids)[order], "embedding": list(text[order])}).to_parquet(
+        tmp_path / "v/EMBEDDINGS/text/bge-m3.parquet")
+    pd.DataFrame(vision[order], columns=[f"d{k}" for k in range(4)]).assign(sample_id=np.array(ids)[order]).to_parquet(
+        tmp_path / "v/EMBEDDINGS/vision/siglip.parquet")
+    bundle = evaluator.load_bundle(import_vlrb(tmp_path / "v").save(tmp_path / "b"))
+    np.testing.assert_array_equal(bundle.embeddings["text"], text)
+    np.testing.assert_array_equal(bundle.embeddings["vision"], vision)
+    x = feature_matrix(bundle, np.arange(5), progress=False)  # no encoder is loaded: the shipped ones are used
+    np.testing.assert_array_equal(x[:, :8], text[:5])
+    np.testing.assert_array_equal(x[:, 8:12], vision[:5])
+    pd.DataFrame({"sample_id": ids[:3], "embedding": list(text[:3])}).to_parquet(
+        tmp_path / "v/EMBEDDINGS/text/bge-m3.parquet")
+    with pytest.raises(evaluator.ImportFormatError, match="have no embedding"):
+        import_vlrb(tmp_path / "v")

@@ -127,6 +127,37 @@ def _benchmark_texts(root: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _embeddings(root: Path, ids: pd.Series) -> dict[str, np.ndarray]:
+    """``EMBEDDINGS/<kind>/*.parquet`` → (n, d) arrays in meta order. A file holds ``sample_id`` and
+    either one list column (``embedding``/``vector``/``emb``) or numeric columns, one per dimension."""
+    out: dict[str, np.ndarray] = {}
+    base = root / "EMBEDDINGS"
+    if not base.is_dir():
+        return out
+    for kind_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        files = sorted(kind_dir.glob("*.parquet"))
+        if not files:
+            continue
+        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        if "sample_id" not in frame.columns:
+            raise ImportFormatError(f"EMBEDDINGS/{kind_dir.name}: no 'sample_id' column in {files[0].name}")
+        list_col = next((c for c in ("embedding", "vector", "emb") if c in frame.columns), None)
+        if list_col is not None:
+            matrix = np.stack(frame[list_col].to_numpy()).astype(np.float32)
+        else:
+            numeric = frame.drop(columns=["sample_id"]).select_dtypes("number")
+            if numeric.shape[1] == 0:
+                raise ImportFormatError(f"EMBEDDINGS/{kind_dir.name}: no embedding column (an 'embedding' list or "
+                                        "numeric columns)")
+            matrix = numeric.to_numpy(np.float32)
+        where = pd.Index(frame["sample_id"].astype(str)).get_indexer(ids)
+        if (where < 0).any():
+            raise ImportFormatError(f"EMBEDDINGS/{kind_dir.name}: {int((where < 0).sum())} sample(s) of meta.parquet "
+                                    f"have no embedding, e.g. {list(ids[where < 0][:5])}")
+        out[kind_dir.name] = matrix[where]
+    return out
+
+
 def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -> Bundle:
     """Read a VL-RouterBench checkout (after step 3) into a bundle; every sample must be in a split."""
     root = Path(root)
@@ -209,5 +240,5 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
                               licence="see the source benchmark", simulated=False,
                               description="Imported with `routerboard import vlrb`.",
                               citation="VL-RouterBench, arXiv:2512.23562"),
-        has_hidden=True,
+        has_hidden=True, embeddings=_embeddings(root, ids),
     )

@@ -100,12 +100,17 @@ def text_features(bundle: Bundle, rows: np.ndarray | None = None, encoder: str =
 
 def feature_matrix(bundle: Bundle, rows: np.ndarray | None = None, encoder: str = DEFAULT_ENCODER,
                    precomputed: np.ndarray | None = None, progress: bool = True) -> np.ndarray:
-    """[text | image statistics | dataset one-hot] for ``rows``; ``precomputed`` replaces the text part.
-    Unscaled: routers standardise with their training rows' statistics."""
+    """[text | image | dataset one-hot] for ``rows``. The text part is ``precomputed``, else the
+    track's shipped ``text`` embeddings, else the encoder's; the image part is the track's ``vision``
+    embeddings, else image statistics. Unscaled: routers standardise with their training rows."""
     rows = np.arange(len(bundle.samples)) if rows is None else np.asarray(rows)
+    if precomputed is None and "text" in bundle.embeddings:  # the track ships its own (VL-RouterBench)
+        precomputed = bundle.embeddings["text"]
     text = precomputed[rows] if precomputed is not None else text_features(bundle, rows, encoder, progress)
-    parts = [text]
-    if bundle.images is not None:
+    parts = [np.asarray(text, dtype=np.float32)]
+    if "vision" in bundle.embeddings:
+        parts.append(np.asarray(bundle.embeddings["vision"][rows], dtype=np.float32))
+    elif bundle.images is not None:
         parts.append(image_statistics(np.asarray(bundle.images[rows])))
     parts.append(dataset_onehot(bundle)[rows])
     return np.concatenate(parts, axis=1).astype(np.float32)
