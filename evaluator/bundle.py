@@ -32,7 +32,6 @@ from evaluator.errors import BundleError, HiddenPartMissing
 
 FORMAT_VERSION = 1
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
-LABELLED_PUBLIC_SPLITS: tuple[str, ...] = ("train", "dev")
 SAMPLE_COLUMNS: tuple[str, ...] = (
     "sample_id", "dataset", "family", "split", "part", "question", "image_ref", "input_tokens",
 )

@@ -53,7 +53,7 @@ def test_best_single_model_ties_go_to_the_cheaper_then_earlier():
 
 
 def test_bootstrap_interval_of_a_constant_is_a_point_and_seeded():
-    from evaluator.bootstrap import bootstrap_means, interval, paired_test
+    from evaluator.bootstrap import bootstrap_means, interval
 
     ones = np.ones(50)
     lo, hi = interval(bootstrap_means(ones, replicates=100, seed=1))

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from conftest import make_settings
 from submissions import queue as jobs
-from submissions.models import QuotaUsage, ResultPoint, Submission, User, Worker as WorkerRow
+from submissions.models import QuotaUsage, ResultPoint, Submission, Worker as WorkerRow
 from submissions.service import SubmissionMeta, SubmissionService
 from submissions.status import Status
 from submissions.worker import Worker

@@ -14,7 +14,6 @@ Run with ``routerboard bench --only scoring`` (``--quick`` for a smaller smoke r
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
