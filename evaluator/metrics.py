@@ -12,11 +12,6 @@ import numpy as np
 RANK_SCORE_BETA = 0.1
 
 
-def gather(matrix: np.ndarray, choice: np.ndarray) -> np.ndarray:
-    """``matrix[i, choice[i]]`` for every row: the routed model's value on each sample."""
-    return matrix[np.arange(matrix.shape[0]), choice]
-
-
 def normalised_cost(cost: np.ndarray | float, cmin: float, cmax: float) -> np.ndarray:
     """Log-normalised cost ``Cn`` in [0, 1]: 1 at ``cmin`` (cheapest), 0 at ``cmax``.
 

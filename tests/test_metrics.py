@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluator.metrics import best_single_model, gather, group_means, normalised_cost, rank_score
+from evaluator.metrics import best_single_model, group_means, normalised_cost, rank_score
 
 
 def test_rank_score_at_the_cheapest_bound():
@@ -31,11 +31,6 @@ def test_rank_score_zero_accuracy_and_cost_at_or_beyond_bounds():
 def test_rank_score_perfect_router_is_one_and_is_vectorised():
     out = rank_score(np.array([1.0, 0.0, 0.5]), np.array([1.0, 1.0, 16.0]), 1.0, 16.0)
     np.testing.assert_allclose(out, [1.0, 0.0, 0.0], atol=1e-15)
-
-
-def test_gather_picks_each_rows_choice():
-    m = np.array([[1, 2, 3], [4, 5, 6]], dtype=float)
-    np.testing.assert_array_equal(gather(m, np.array([2, 0])), [3, 4])
 
 
 def test_group_means_with_an_empty_group():
