@@ -196,7 +196,7 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
         try:
             views.append(ctx.service.status(int(sid), user).to_dict())
         except ServiceError as exc:
-            return detail_figure([]), f"⚠ {inert(str(exc))}"
+            return detail_figure([]), f"**Not shown:** {inert(str(exc))}"
     key = "per_dataset" if level == "dataset" else "per_family"
     lines = []
     for v in views:
@@ -261,9 +261,9 @@ def validate_upload(ctx: Ctx, track: str, upload: Any) -> str:
     name, data = _file_bytes(upload)
     result = ctx.service.validate(track, name, data)
     if result.ok:
-        return (f"✅ **{inert(name)} is valid**: {result.n_rows:,} rows, {len(result.points)} point(s). "
+        return (f"**OK — {inert(name)} is valid**: {result.n_rows:,} rows, {len(result.points)} point(s). "
                 "Submitting it uses one of today's submissions.")
-    return f"❌ **{inert(name)}** has {len(result.problems)} problem(s):\n\n" + problems_markdown(
+    return f"**Not valid — {inert(name)}** has {len(result.problems)} problem(s):\n\n" + problems_markdown(
         [p.to_dict() for p in result.problems])
 
 
@@ -281,7 +281,7 @@ def submit_upload(ctx: Ctx, track: str, upload: Any, router_name: str, team: str
                           uses_images=bool(uses_images),
                           visibility=Visibility.PRIVATE.value if private else Visibility.PUBLIC.value)
     res = ctx.service.submit(user, track, name, data, meta)
-    text = ("✅ " if res.accepted else "❌ ") + inert(res.message)
+    text = ("**Accepted:** " if res.accepted else "**Not accepted:** ") + inert(res.message)
     if res.problems:
         text += "\n\n" + problems_markdown(res.problems)
     if res.quota_left is not None:
@@ -379,7 +379,7 @@ def withdraw_entry(ctx: Ctx, track: str, sid: float | None, request: gr.Request 
     try:
         v = ctx.service.withdraw(user, int(sid))
     except ServiceError as exc:
-        return f"❌ {inert(str(exc))}"
+        return f"**Not withdrawn:** {inert(str(exc))}"
     return f"Submission #{v.id} ({inert(v.router_name)}) is withdrawn."
 
 
