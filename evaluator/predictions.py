@@ -74,6 +74,8 @@ def _ordered_points(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
     λ values), else lexicographic — so that a report never depends on the file's row order."""
     codes, uniques = pd.factorize(labels, sort=False)
     names = [str(u) for u in uniques]
+    if not names:  # every label empty: reported as empty cells, nothing to order
+        return np.full(len(codes), -1, dtype=np.int64), []
     numeric = pd.to_numeric(pd.Series(names, dtype=object), errors="coerce")
     if len(names) and numeric.notna().all():
         order = np.lexsort((np.array(names, dtype=object).astype(str), numeric.to_numpy(dtype=float)))

@@ -12,6 +12,13 @@ _DATA = tempfile.mkdtemp(prefix="routerboard-test-data-")
 os.environ["ROUTERBOARD_DATA_DIR"] = _DATA
 
 import evaluator  # noqa: E402  (after the data directory is pinned)
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# CI replays the same generated examples every run (a red build always means the same bug);
+# locally each run explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

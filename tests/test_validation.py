@@ -111,6 +111,12 @@ def test_messages_name_the_problem_and_show_examples(tiny):
     assert r.problems[0].code == "non_string_id" and "model_id" in r.problems[0].message
 
 
+def test_point_column_with_only_empty_cells(tiny):
+    f = good_frame(tiny).assign(point="")
+    r = validate(tiny, csv(f), "p.csv")
+    assert [p.code for p in r.problems] == ["empty_cell"] and "point" in r.problems[0].message
+
+
 def test_aliases_any_case(tiny):
     f = good_frame(tiny).assign(model_id="bigvlm-78b")
     assert validate(tiny, csv(f), "p.csv").ok
