@@ -77,7 +77,7 @@ def _ordered_points(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
     if not names:  # every label empty: reported as empty cells, nothing to order
         return np.full(len(codes), -1, dtype=np.int64), []
     numeric = pd.to_numeric(pd.Series(names, dtype=object), errors="coerce")
-    if len(names) and numeric.notna().all():
+    if numeric.notna().all():
         order = np.lexsort((np.array(names, dtype=object).astype(str), numeric.to_numpy(dtype=float)))
     else:
         order = np.argsort(np.array(names, dtype=object).astype(str), kind="stable")

@@ -232,7 +232,7 @@ def pull(source: str, dest: str | os.PathLike[str] | None = None, token: str | N
 
 # ------------------------------------------------------------------------------ results dataset
 RESULT_COLUMNS = ("track", "submission_id", "router", "team", "type", "kind", "paper_url", "code_url", "uses_images",
-                  "description", "submitted", "point", "accuracy", "cost", "rank_score", "is_best_point",
+                  "description", "submitted", "point", "accuracy", "cost", "total_cost", "rank_score", "is_best_point",
                   "rank_score_lo", "rank_score_hi", "nauc", "ps", "qnc", "gap_closed")
 
 
@@ -246,7 +246,8 @@ def results_frame(rows: list[dict[str, Any]], track: str) -> pd.DataFrame:
                         "type": r["type"], "kind": r["kind"], "paper_url": r["paper_url"], "code_url": r["code_url"],
                         "uses_images": bool(r["uses_images"]), "description": r.get("description", ""),
                         "submitted": r["submitted"], "point": p["point"], "accuracy": p["accuracy"],
-                        "cost": p["cost"], "rank_score": p["rank_score"], "is_best_point": best,
+                        "cost": p["cost"], "total_cost": p["total_cost"], "rank_score": p["rank_score"],
+                        "is_best_point": best,
                         "rank_score_lo": r["rank_score_lo"] if best else None,
                         "rank_score_hi": r["rank_score_hi"] if best else None,
                         "nauc": r["nauc"], "ps": r["ps"], "qnc": r["qnc"], "gap_closed": r["gap_closed"]})
@@ -272,7 +273,7 @@ tags:
 # Router leaderboard results — {track}
 
 One row per leaderboard entry and operating point (aggregates over the hidden test split only):
-accuracy, cost (USD per query), rank score, the interval of the headline point, curve metrics.
+accuracy, cost (USD per query) and total cost, rank score, the interval of the headline point, curve metrics.
 {len(frame):,} rows, {frame['submission_id'].nunique() if len(frame) else 0:,} entries.
 """, encoding="utf-8")
     return out

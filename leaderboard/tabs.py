@@ -347,12 +347,8 @@ def my_view(ctx: Ctx, track: str, request: gr.Request = None, profile: Any = Non
     views = ctx.service.list_mine(user, track) if user else []
     rows = []
     for v in views:
-        acc = rs = None
-        if v.status == Status.DONE.value:
-            d = ctx.service.status(v.id, user)
-            best = next((p for p in d.points if p["point"] == d.best_point), d.points[0] if d.points else None)
-            if best:
-                acc, rs = round(100 * best["accuracy"], 1), round(100 * best["rank_score"], 1)
+        acc = round(100 * v.accuracy, 1) if v.accuracy is not None else None
+        rs = round(100 * v.rank_score, 1) if v.rank_score is not None else None
         rows.append([v.id, v.router_name, v.status, v.queue_position if v.queue_position is not None else "",
                      acc, rs, v.error or "", v.created_at, v.visibility])
     frame = pd.DataFrame(rows, columns=MINE_COLUMNS)

@@ -78,11 +78,16 @@ def fail_stale_pending(session: Session, timeout_seconds: int) -> int:
     """Jobs pending longer than ``timeout_seconds`` (no worker ran) end FAILED with that reason:
     every submission ends DONE or FAILED within a bounded time, worker or not."""
     now = utcnow()
+    stale = and_(Submission.status == Status.PENDING.value,
+                 Submission.created_at < now - timedelta(seconds=timeout_seconds))
+    # Read first: this runs on every status read, and an UPDATE — even one matching nothing — would
+    # take SQLite's write lock away from the workers each time.
+    if session.execute(select(Submission.id).where(stale).limit(1)).first() is None:
+        return 0
     hours = timeout_seconds / 3600
     result = session.execute(
         update(Submission)
-        .where(Submission.status == Status.PENDING.value,
-               Submission.created_at < now - timedelta(seconds=timeout_seconds))
+        .where(stale)
         .values(status=Status.FAILED.value, finished_at=now,
                 error=f"no evaluation worker picked this submission up within {hours:g} h (the workers were "
                       "down); nothing was scored and no quota is refunded automatically — please contact "

@@ -110,6 +110,9 @@ class SubmissionView:
     ps: float | None = None
     qnc: float | None = None
     gap_closed: float | None = None
+    #: accuracy and rank score of the headline point (DONE only), also in list views
+    accuracy: float | None = None
+    rank_score: float | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,11 +179,10 @@ class SubmissionService:
         return self.settings.daily_quota - used
 
     def quota_left(self, username: str, track: str) -> int:
+        track_id = self.track_ids[self.bundle(track).track_id]
         with self.factory() as session:
-            used = session.execute(select(QuotaUsage.used).join(User, User.id == QuotaUsage.user_id).where(
-                User.username == username, QuotaUsage.track_id == self.track_ids[self.bundle(track).track_id],
-                QuotaUsage.day == jobs.utcnow().date())).scalar_one_or_none()
-        return self.settings.daily_quota - (used or 0)
+            user_id = session.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+            return self.settings.daily_quota if user_id is None else self._left(session, user_id, track_id)
 
     def submit(self, username: str, track: str, filename: str, data: bytes, meta: SubmissionMeta) -> SubmitResult:
         """Validate and queue a file. A bad file is stored as a FAILED submission (no quota used);
@@ -253,7 +255,8 @@ class SubmissionService:
         return self.settings.daily_quota - (used or 0)
 
     # ------------------------------------------------------------------- views
-    def _view(self, session: Session, sub: Submission, with_points: bool = True) -> SubmissionView:
+    def _view(self, session: Session, sub: Submission, with_points: bool = True,
+              headline: tuple[float, float] | None = None) -> SubmissionView:
         track = session.get(Track, sub.track_id)
         owner = session.get(User, sub.owner_id)
         points = []
@@ -262,6 +265,8 @@ class SubmissionService:
                                   .options(selectinload(ResultPoint.breakdowns)).order_by(ResultPoint.point_order)
                                   ).scalars().all()
             points = [_point_dict(rp) for rp in rps]
+            best = next((p for p in points if p["point"] == sub.best_point), points[0] if points else None)
+            headline = (best["accuracy"], best["rank_score"]) if best else None
         return SubmissionView(
             id=sub.id, track=f"{track.name}@{track.version}", kind=sub.kind, router_name=sub.router_name,
             team=sub.team, router_type=sub.router_type, paper_url=sub.paper_url, code_url=sub.code_url,
@@ -269,7 +274,8 @@ class SubmissionService:
             error=sub.error, problems=sub.problems, attempts=sub.attempts, created_at=_iso(sub.created_at),
             finished_at=_iso(sub.finished_at), queue_position=jobs.queue_position(session, sub),
             owner=owner.username, best_point=sub.best_point, nauc=sub.nauc, ps=sub.ps, qnc=sub.qnc,
-            gap_closed=sub.gap_closed, points=points)
+            gap_closed=sub.gap_closed, accuracy=headline[0] if headline else None,
+            rank_score=headline[1] if headline else None, points=points)
 
     def _can_see(self, sub: Submission, username: str | None, owner: User) -> bool:
         if username is not None and (owner.username == username or username in self.settings.admins):
@@ -299,7 +305,12 @@ class SubmissionService:
             if track is not None:
                 q = q.where(Submission.track_id == self.track_ids[self.bundle(track).track_id])
             subs = session.execute(q.order_by(Submission.created_at.desc(), Submission.id.desc())).scalars().all()
-            return [self._view(session, s, with_points=False) for s in subs]
+            done = [s.id for s in subs if s.status == Status.DONE.value]
+            headlines = {sid: (acc, rs) for sid, acc, rs in session.execute(
+                select(ResultPoint.submission_id, ResultPoint.accuracy, ResultPoint.rank_score)
+                .join(Submission, Submission.id == ResultPoint.submission_id)
+                .where(ResultPoint.submission_id.in_(done), ResultPoint.point == Submission.best_point))} if done else {}
+            return [self._view(session, s, with_points=False, headline=headlines.get(s.id)) for s in subs]
 
     def withdraw(self, username: str, submission_id: int) -> SubmissionView:
         with self.factory.begin() as session:
@@ -362,7 +373,8 @@ class SubmissionService:
                                        S.c.paper_url, S.c.code_url, S.c.uses_images, S.c.best_point, S.c.nauc, S.c.ps,
                                        S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description)
                                 .join(User, User.id == S.c.owner_id).where(visible)).all()
-            pts = conn.execute(select(P.c.id, P.c.submission_id, P.c.point, P.c.accuracy, P.c.cost, P.c.rank_score,
+            pts = conn.execute(select(P.c.id, P.c.submission_id, P.c.point, P.c.accuracy, P.c.cost, P.c.total_cost,
+                                      P.c.rank_score,
                                       P.c.rank_score_lo, P.c.rank_score_hi, P.c.accuracy_lo, P.c.accuracy_hi,
                                       P.c.p_rank_score)
                                .join(S, S.c.id == P.c.submission_id).where(visible)
@@ -391,8 +403,8 @@ class SubmissionService:
                 "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi, "p_rank_score": best.p_rank_score,
                 "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc, "gap_closed": sub.gap_closed,
                 "families": fam_by_point.get(best.id, {}), "submitted": _iso(sub.created_at),
-                "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "rank_score": p.rank_score}
-                           for p in points],
+                "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "total_cost": p.total_cost,
+                            "rank_score": p.rank_score} for p in points],
             })
         rows.sort(key=lambda r: -r["rank_score"])
         return rows
@@ -423,11 +435,9 @@ class SubmissionService:
             first = rows.iloc[0]
             best = rows[rows["is_best_point"]].iloc[0] if rows["is_best_point"].any() else first
             points = [{"point": str(r.point), "accuracy": float(r.accuracy), "cost": float(r.cost),
-                       "total_cost": float("nan"), "rank_score": float(r.rank_score),
+                       "total_cost": float(r.total_cost), "rank_score": float(r.rank_score),
                        "ci": {"rank_score": [r.rank_score_lo, r.rank_score_hi]} if r.is_best_point else {}}
                       for r in rows.itertuples()]
-            for p in points:
-                p["total_cost"] = 0.0
             curve = {k: (None if pd_isna(first[k]) else float(first[k])) for k in ("nauc", "ps", "qnc", "gap_closed")}
             with self.factory.begin() as session:
                 owner = ensure_user(session, "routerboard" if first["kind"] != Kind.USER.value else "imported")

@@ -229,7 +229,6 @@ class Worker:
         renewer.start()
         try:
             if not job.file_sha256:
-                result = None
                 jobs.fail(self.factory, job.submission_id, self.worker_id, "the submission has no stored file")
                 return
             result = self.sandboxes[job.track_id].run({"sha256": job.file_sha256, "format": job.file_format,

@@ -141,6 +141,7 @@ def test_results_export_rebuilds_a_leaderboard(tmp_path, sim_bundle, sim_sources
     assert main(["import-results", str(tmp_path / "results")]) == 0  # again: nothing doubled
     rebuilt = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)).leaderboard_rows()
     original = SubmissionService(settings).leaderboard_rows()
-    key = lambda rows: sorted((r["router"], r["point"], round(r["accuracy"], 12), round(r["cost"], 15)) for r in rows)  # noqa
+    key = lambda rows: sorted((r["router"], p["point"], round(p["accuracy"], 12), round(p["cost"], 15),  # noqa: E731
+                               round(p["total_cost"], 9)) for r in rows for p in r["points"])
     assert key(rebuilt) == key(original)
     assert main(["import-results", str(tmp_path / "nothing")]) == 2

@@ -52,6 +52,8 @@ def test_full_path_submit_worker_done(service, sim_sources, sim_bundle):
     assert point["accuracy"] == pytest.approx(sim_bundle.quality[test_rows, j].mean(), abs=1e-12)
     assert point["cost"] == pytest.approx(sim_bundle.cost[test_rows, j].mean(), abs=1e-15)
     assert set(point["per_family"]) == {"General", "STEM", "Charts & OCR/Document"}
+    (listed,) = service.list_mine("alice")  # list views carry the headline numbers without the breakdowns
+    assert (listed.accuracy, listed.rank_score) == (point["accuracy"], point["rank_score"]) and listed.points == []
     rows = service.leaderboard_rows(track)
     names = [r["router"] for r in rows]
     assert "GPT-4o everywhere" in names and "Oracle" in names and "StrongestPerDataset" in names
