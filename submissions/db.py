@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from submissions.models import Track, User
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,3 +60,43 @@ def connect(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     migrate(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def utcnow() -> datetime:
+    """Every time stored is timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def insert_ignore(session: Session, model, **values) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite: the race-free way to create a row
+    that a concurrent request may be creating too."""
+    ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    session.execute(ins(model).values(**values).on_conflict_do_nothing())
+
+
+def ensure_track(factory: sessionmaker[Session], bundle, public_path: str) -> int:
+    """The id of a track (an ``evaluator.Bundle``), registered on first sight, race-free."""
+    for _ in range(3):
+        with factory() as session:
+            row = session.execute(select(Track).where(Track.name == bundle.name, Track.version == bundle.version)
+                                  ).scalar_one_or_none()
+            if row is not None:
+                return row.id
+            session.add(Track(name=bundle.name, version=bundle.version, public_path=str(public_path),
+                              simulated=bundle.provenance.simulated, created_at=utcnow()))
+            try:
+                session.commit()
+            except IntegrityError:  # another process registered it first
+                session.rollback()
+    raise RuntimeError(f"could not register track {bundle.track_id}")
+
+
+def ensure_user(session: Session, username: str, *, is_admin: bool = False) -> User:
+    """The user row, created if missing — without racing a concurrent first request of the same
+    user (INSERT … ON CONFLICT DO NOTHING, then read)."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        insert_ignore(session, User, username=username, display_name=username, is_admin=is_admin,
+                      created_at=utcnow())
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
+    return user

@@ -21,12 +21,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from submissions.db import utcnow
 from submissions.models import Breakdown, ResultPoint, Submission, Worker
 from submissions.status import Status
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -13,8 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,13 +20,12 @@ import evaluator
 from evaluator.predictions import Problem
 from submissions import queue as jobs
 from submissions.config import Settings
-from submissions.db import connect
+from submissions.db import connect, ensure_track, ensure_user, insert_ignore
 from submissions.formats import Limits
 from submissions.models import Breakdown, QuotaUsage, ResultPoint, Submission, Track, User, Worker
 from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
 from submissions.store import FileStore, sha256
 from submissions.validation import ValidationResult, validate
-from submissions.worker import ensure_track, ensure_user
 
 MAX_NAME = 100
 MAX_TEXT = 5000
@@ -165,9 +162,7 @@ class SubmissionService:
     def _consume_quota(self, session: Session, user_id: int, track_id: int) -> int | None:
         """Take one unit of today's quota; remaining units, or None when exhausted (race-free)."""
         today = jobs.utcnow().date()
-        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        session.execute(ins(QuotaUsage).values(user_id=user_id, track_id=track_id, day=today, used=0)
-                        .on_conflict_do_nothing())
+        insert_ignore(session, QuotaUsage, user_id=user_id, track_id=track_id, day=today, used=0)
         res = session.execute(update(QuotaUsage).where(
             QuotaUsage.user_id == user_id, QuotaUsage.track_id == track_id, QuotaUsage.day == today,
             QuotaUsage.used < self.settings.daily_quota).values(used=QuotaUsage.used + 1)

@@ -13,15 +13,13 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 import evaluator
 from submissions import queue as jobs
 from submissions.config import Settings
-from submissions.db import connect
-from submissions.models import Submission, Track, User
+from submissions.db import connect, ensure_track, ensure_user
+from submissions.models import Submission
 from submissions.sandbox import Sandbox, SandboxLimits
 from submissions.status import Kind, Status, Visibility
 
@@ -35,36 +33,6 @@ class TrackSource:
 
     public_path: str
     hidden_path: str
-
-
-def ensure_track(factory: sessionmaker[Session], bundle: evaluator.Bundle, public_path: str) -> int:
-    from sqlalchemy.exc import IntegrityError
-
-    for _ in range(3):
-        with factory() as session:
-            row = session.execute(select(Track).where(Track.name == bundle.name, Track.version == bundle.version)
-                                  ).scalar_one_or_none()
-            if row is not None:
-                return row.id
-            session.add(Track(name=bundle.name, version=bundle.version, public_path=str(public_path),
-                              simulated=bundle.provenance.simulated, created_at=jobs.utcnow()))
-            try:
-                session.commit()
-            except IntegrityError:  # another process registered it first
-                session.rollback()
-    raise RuntimeError(f"could not register track {bundle.track_id}")
-
-
-def ensure_user(session: Session, username: str, *, is_admin: bool = False) -> User:
-    """The user row, created if missing — without racing a concurrent first request of the same
-    user (INSERT … ON CONFLICT DO NOTHING, then read)."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        session.execute(ins(User).values(username=username, display_name=username, is_admin=is_admin,
-                                         created_at=jobs.utcnow()).on_conflict_do_nothing())
-        user = session.execute(select(User).where(User.username == username)).scalar_one()
-    return user
 
 
 def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_public: evaluator.Bundle,

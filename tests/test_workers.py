@@ -138,7 +138,7 @@ def _enqueue_raw(service, username, data, fmt="csv", gz=False):
     hold on its own)."""
     digest = service.store.put(data)
     with service.factory.begin() as s:
-        from submissions.worker import ensure_user
+        from submissions.db import ensure_user
 
         user = ensure_user(s, username)
         sub = Submission(owner_id=user.id, track_id=service.track_ids[service.default_track], router_name="raw",
