@@ -107,9 +107,10 @@ def oracle_curve_report(bundle: Bundle, split: str, max_points: int = 60) -> dic
         front = front[np.unique(np.linspace(0, front.size - 1, max_points).round().astype(int))]
     cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
     n = int(bundle.split_rows(split).size)
-    points = [{"point": f"T={curve.thresholds[i]:.6g}", "accuracy": float(curve.perfs[i]),
+    # Labels count the points: a threshold is a hidden per-sample cost and is never printed.
+    points = [{"point": f"oracle {k + 1}/{front.size}", "accuracy": float(curve.perfs[i]),
                "cost": float(curve.costs[i]), "total_cost": float(curve.costs[i] * n),
-               "rank_score": float(rank_score(curve.perfs[i], curve.costs[i], cmin, cmax))} for i in front]
+               "rank_score": float(rank_score(curve.perfs[i], curve.costs[i], cmin, cmax))} for k, i in enumerate(front)]
     area = nauc(curve.costs[full], curve.perfs[full])
     return {"track": bundle.track_id, "split": split, "n_samples": n, "points": points,
             "curve": {"nauc": area if np.isfinite(area) else None, "ps": peak_score(curve.perfs[full]),

@@ -6,6 +6,7 @@ On disk a bundle is a directory with two parts kept apart on purpose::
                       quality.npy  cost.npy  output_tokens.npy    (train+dev rows only)
                       images.npy                                   (optional, synthetic tracks)
     <bundle>/hidden/  manifest.json quality.npy cost.npy output_tokens.npy  (test rows only)
+                      parts.parquet                                (which test row is public/private)
 
 Only a process that is handed the hidden directory can score the test split; everything that serves
 the public (web app, Hub publishing) loads bundles with ``hidden=False``.
@@ -29,11 +30,13 @@ import numpy as np
 import pandas as pd
 
 from evaluator.errors import BundleError, HiddenPartMissing
+from evaluator.parts import TEST, assign_parts, check_parts, parse_split
 
-FORMAT_VERSION = 1
+#: 2: the public/private assignment of test rows moved from public/samples.parquet to hidden/.
+FORMAT_VERSION = 2
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SAMPLE_COLUMNS: tuple[str, ...] = (
-    "sample_id", "dataset", "family", "split", "part", "question", "image_ref", "input_tokens",
+    "sample_id", "dataset", "family", "split", "question", "image_ref", "input_tokens",
 )
 #: VL-RouterBench's task families, by dataset name.
 VLRB_FAMILIES: dict[str, str] = {
@@ -122,11 +125,18 @@ class Bundle:
     #: precomputed input embeddings shipped with a track (e.g. VL-RouterBench's EMBEDDINGS/text and
     #: /vision), name → (n, d) float32 in sample order. Inputs, not labels: part of the public part.
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per sample, ``"public"`` or ``"private"`` for test rows and ``""`` elsewhere — hidden data,
+    #: known only when the hidden part is loaded (None otherwise). A bundle built with its hidden
+    #: part but no partition gets the documented seeded one (:func:`evaluator.parts.assign_parts`).
+    parts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         missing = [c for c in SAMPLE_COLUMNS if c not in self.samples.columns]
         if missing:
             raise BundleError(f"samples table lacks column(s) {missing}; expected {list(SAMPLE_COLUMNS)}")
+        if "part" in self.samples.columns:
+            raise BundleError("the samples table carries a 'part' column; which test row is public or private is "
+                              "hidden data: pass it as Bundle(parts=...) so that it is stored with the hidden part")
         n, m = len(self.samples), len(self.models)
         for name, emb in self.embeddings.items():
             if emb.ndim != 2 or emb.shape[0] != n:
@@ -141,6 +151,17 @@ class Bundle:
             dup = self.samples.loc[self.samples["sample_id"].duplicated(), "sample_id"].head(5).tolist()
             raise BundleError(f"sample ids must be unique; repeated: {dup}")
         self.samples = self.samples.reset_index(drop=True)
+        if not self.has_hidden:
+            self.parts = None
+        else:
+            if self.parts is None:
+                self.parts = assign_parts(self.samples)
+            self.parts = np.asarray(self.parts, dtype=object)
+            if self.parts.shape != (n,):
+                raise BundleError(f"parts has shape {self.parts.shape}, expected ({n},): one label per sample")
+            problems = check_parts(self.samples["split"].to_numpy(), self.parts)
+            if problems:
+                raise BundleError("bad public/private partition of the test split: " + "; ".join(problems))
         self._alias_map: dict[str, int] | None = None
         self._row_index: pd.Index | None = None
 
@@ -181,12 +202,19 @@ class Bundle:
 
     # ------------------------------------------------------------------ splits
     def split_rows(self, split: str) -> np.ndarray:
-        if split not in SPLITS:
-            raise BundleError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
-        return np.flatnonzero((self.samples["split"] == split).to_numpy(dtype=bool))
+        """Rows of a split, or of a part of the test split (``"test:public"``, ``"test:private"``)."""
+        base, part = parse_split(split)
+        if base not in SPLITS or (part is not None and base != TEST):
+            raise BundleError(f"unknown split {split!r}; choose one of {list(SPLITS)} (or test:public, test:private)")
+        mask = (self.samples["split"] == base).to_numpy(dtype=bool)
+        if part is not None:
+            self.require_labels(split)
+            assert self.parts is not None
+            mask = mask & (self.parts == part)
+        return np.flatnonzero(mask)
 
     def labelled(self, split: str) -> bool:
-        return split != "test" or self.has_hidden
+        return parse_split(split)[0] != TEST or self.has_hidden
 
     def require_labels(self, split: str) -> None:
         if not self.labelled(split):
@@ -206,7 +234,7 @@ class Bundle:
                       samples=self.samples.iloc[rows].reset_index(drop=True), quality=take(self.quality),
                       cost=take(self.cost), output_tokens=take(self.output_tokens), cost_bounds=self.cost_bounds,
                       provenance=self.provenance, has_hidden=self.has_hidden, images=take(self.images),
-                      embeddings={k: v[rows] for k, v in self.embeddings.items()})
+                      embeddings={k: v[rows] for k, v in self.embeddings.items()}, parts=take(self.parts))
 
     def summary(self) -> dict[str, Any]:
         counts = self.samples["split"].value_counts()
@@ -275,6 +303,9 @@ class Bundle:
         np.save(out / "cost.npy", np.ascontiguousarray(self.cost[test]))
         if self.output_tokens is not None:
             np.save(out / "output_tokens.npy", np.ascontiguousarray(self.output_tokens[test]))
+        assert self.parts is not None
+        _write_parquet(pd.DataFrame({"sample_id": self.samples.loc[test, "sample_id"].astype(str).to_numpy(),
+                                     "part": self.parts[test].astype(str)}), out / "parts.parquet")
         manifest = {"track": self.track_id, "n_test": int(test.sum()),
                     "test_ids_sha256": _ids_digest(self.samples.loc[test, "sample_id"])}
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -323,6 +354,10 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
             "Pass a bundle directory (made by `routerboard import …`) or a track name such as 'vlrb-sim'."
         )
     meta = json.loads(_require(public / "bundle.json", "track metadata").read_text(encoding="utf-8"))
+    if meta.get("format_version") == 1:
+        raise BundleError(f"{root} is a format-1 bundle, which published the public/private assignment of its test "
+                          f"rows in public/samples.parquet; run `routerboard upgrade-bundle {root}` to move it into "
+                          "hidden/ (format 2), or rebuild the bundle")
     if meta.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"{public/'bundle.json'}: format_version {meta.get('format_version')!r}, "
                           f"this evaluator reads {FORMAT_VERSION}; rebuild the bundle")
@@ -362,6 +397,7 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
             raise HiddenPartMissing(f"hidden part directory {hidden_dir} does not exist")
 
     has_hidden = False
+    parts = None
     if hidden_dir is not None:
         manifest = json.loads(_require(hidden_dir / "manifest.json", "hidden manifest").read_text(encoding="utf-8"))
         digest = _ids_digest(samples.loc[is_test, "sample_id"])
@@ -375,6 +411,7 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
             if part.shape != (int(is_test.sum()), m):
                 raise BundleError(f"{hidden_dir/name} has shape {part.shape}, expected ({int(is_test.sum())}, {m})")
             arr[is_test] = part
+        parts = _read_parts(hidden_dir, samples, is_test)
         has_hidden = True
 
     pixels = None
@@ -387,5 +424,44 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
         name=meta["name"], version=meta["version"], models=models, samples=samples,
         quality=quality, cost=cost, output_tokens=output_tokens,
         cost_bounds=CostBounds(**meta["cost_bounds"]),
-        provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels, embeddings=embeddings,
+        provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels, embeddings=embeddings, parts=parts,
     )
+
+
+def _read_parts(hidden_dir: Path, samples: pd.DataFrame, is_test: np.ndarray) -> np.ndarray:
+    frame = pd.read_parquet(_require(hidden_dir / "parts.parquet", "public/private partition"))
+    ids = samples.loc[is_test, "sample_id"].astype(str).to_numpy()
+    if list(frame.columns) != ["sample_id", "part"] or not np.array_equal(frame["sample_id"].astype(str).to_numpy(), ids):
+        raise BundleError(f"{hidden_dir / 'parts.parquet'} does not list the test samples in order; rebuild the bundle")
+    parts = np.full(len(samples), "", dtype=object)
+    parts[is_test] = frame["part"].astype(str).to_numpy()
+    return parts
+
+
+def upgrade_bundle(path: str | os.PathLike[str]) -> Path:
+    """Bring a format-1 bundle to format 2 in place: its ``part`` column leaves public/samples.parquet
+    for hidden/parts.parquet. Test rows without a label get the seeded default partition. The
+    hidden part must be present (it receives the partition)."""
+    root = Path(path)
+    public, hidden = root / "public", root / "hidden"
+    meta_path = _require(public / "bundle.json", "track metadata")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format_version") == FORMAT_VERSION:
+        return root
+    if meta.get("format_version") != 1:
+        raise BundleError(f"{root}: cannot upgrade format_version {meta.get('format_version')!r}; rebuild the bundle")
+    if not (hidden / "manifest.json").exists():
+        raise HiddenPartMissing(f"{root} has no hidden/ part: the partition must be stored there. Upgrade where the "
+                                "hidden part is (or rebuild the bundle)")
+    samples = pd.read_parquet(public / "samples.parquet")
+    is_test = samples["split"].to_numpy() == TEST
+    given = samples["part"].astype(str).to_numpy() if "part" in samples.columns else np.full(len(samples), "")
+    parts = np.where(is_test, given, "").astype(object)
+    if not np.isin(parts[is_test], ("public", "private")).all():
+        parts = assign_parts(samples.drop(columns=["part"], errors="ignore"))
+    _write_parquet(pd.DataFrame({"sample_id": samples.loc[is_test, "sample_id"].astype(str).to_numpy(),
+                                 "part": parts[is_test].astype(str)}), hidden / "parts.parquet")
+    _write_parquet(samples.loc[:, list(SAMPLE_COLUMNS)], public / "samples.parquet")
+    meta["format_version"] = FORMAT_VERSION
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return root

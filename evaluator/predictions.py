@@ -184,6 +184,16 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
     return [], Decisions(split=split, points=[str(p) for p in point_names], choices=choices)
 
 
+def restrict(bundle: Bundle, decisions: Decisions, split: str) -> Decisions:
+    """The same decisions on a subset of their split's rows, e.g. a test file on ``"test:public"``."""
+    outer = split_index(bundle, decisions.split).rows
+    inner = split_index(bundle, split).rows
+    pos = np.searchsorted(outer, inner)
+    if inner.size and (pos.max() >= outer.size or not np.array_equal(outer[pos], inner)):
+        raise ValueError(f"split {split!r} is not part of {decisions.split!r}")
+    return Decisions(split=split, points=list(decisions.points), choices=decisions.choices[:, pos])
+
+
 def decisions_from_frame(bundle: Bundle, frame: pd.DataFrame, split: str) -> Decisions:
     """Decisions for ``split``, or :class:`PredictionError` listing every problem found."""
     problems, decisions = find_problems_and_decisions(bundle, frame, split)

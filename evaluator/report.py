@@ -118,15 +118,21 @@ def _groups(names: list[str], acc: np.ndarray, cost: np.ndarray, counts: np.ndar
             for g, name in enumerate(names) if counts[g] > 0}
 
 
+def per_sample(bundle: Bundle, decisions: Decisions) -> tuple[np.ndarray, np.ndarray]:
+    """Quality and cost of every decision, (n_split, n_points) each, float64."""
+    rows = split_arrays(bundle, decisions.split).rows[None, :]
+    choices = decisions.choices
+    Q = np.asarray(bundle.quality[rows, choices], dtype=np.float64).T
+    Cc = np.asarray(bundle.cost[rows, choices], dtype=np.float64).T
+    return Q, Cc
+
+
 def score_decisions(bundle: Bundle, decisions: Decisions, *, replicates: int = DEFAULT_REPLICATES,
                     seed: int = DEFAULT_SEED, breakdowns: bool = True) -> ScoreReport:
     """Score model choices already aligned with the split (see :class:`Decisions`)."""
     sa: SplitArrays = split_arrays(bundle, decisions.split)
     cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
-    rows = sa.rows[None, :]
-    choices = decisions.choices
-    Q = np.asarray(bundle.quality[rows, choices], dtype=np.float64).T  # (n, P)
-    Cc = np.asarray(bundle.cost[rows, choices], dtype=np.float64).T
+    Q, Cc = per_sample(bundle, decisions)  # (n, P)
     n, P = Q.shape
     acc = Q.mean(axis=0)
     cost = Cc.mean(axis=0)

@@ -7,12 +7,13 @@ safe because :meth:`Bundle.save` renames a finished directory into place.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 
 from evaluator import vlrb_sim
-from evaluator.bundle import Bundle, read_bundle
+from evaluator.bundle import FORMAT_VERSION, Bundle, read_bundle
 from evaluator.errors import BundleError
 
 DATA_DIR_ENV = "ROUTERBOARD_DATA_DIR"
@@ -32,10 +33,19 @@ def builtin_track_dir(name: str) -> Path:
     return data_dir() / "tracks" / f"{name}-{version}"
 
 
+def _format_version(path: Path) -> int | None:
+    try:
+        return json.loads((path / "public" / "bundle.json").read_text(encoding="utf-8")).get("format_version")
+    except (OSError, ValueError):
+        return None
+
+
 def ensure_builtin(name: str) -> Path:
-    """Directory of a built-in track, generated (with its hidden part) when not there yet."""
+    """Directory of a built-in track, generated (with its hidden part) when not there yet — or
+    generated again when it was written in an older bundle format (generation is deterministic,
+    so the rebuilt track has the same samples and matrices)."""
     path = builtin_track_dir(name)
-    if not (path / "public" / "bundle.json").exists():
+    if _format_version(path) != FORMAT_VERSION:
         _, generate = BUILTIN_TRACKS[name]
         generate().save(path)
     return path

@@ -210,7 +210,6 @@ def generate(seed: int = SEED) -> Bundle:
         "dataset": [dnames[d] for d in ds_idx],
         "family": [_DATASETS[d][1] for d in ds_idx],
         "split": split.astype(str),
-        "part": part.astype(str),
         "question": questions,
         "image_ref": [f"images.npy#{i}" for i in range(n)],
         "input_tokens": input_tokens,
@@ -231,7 +230,7 @@ def generate(seed: int = SEED) -> Bundle:
     )
     return Bundle(name=NAME, version=VERSION, models=models, samples=samples, quality=quality, cost=cost,
                   output_tokens=output_tokens, cost_bounds=CostBounds.from_costs(cost), provenance=provenance,
-                  has_hidden=True, images=images)
+                  has_hidden=True, images=images, parts=part)
 
 
 def _images(rng: np.random.Generator, z_seen: np.ndarray, b_seen: np.ndarray) -> np.ndarray:

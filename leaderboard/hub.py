@@ -3,7 +3,7 @@
 Layout of a published public split (what ``publish_folder`` writes and ``load_dataset`` reads)::
 
     README.md                          dataset card with YAML: configs, licence, task categories, citation
-    samples/train-00000-of-00001.parquet   sample_id, dataset, family, split, part, question, image,
+    samples/train-00000-of-00001.parquet   sample_id, dataset, family, split, question, image,
     samples/dev-00000-of-00001.parquet     image_ref, input_tokens, quality[m], cost[m], output_tokens[m]
     samples/test-00000-of-00001.parquet    (test: quality, cost and output_tokens are null — always)
     models/train-00000-of-00001.parquet    model_id, display_name, params, input_price, output_price, aliases
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from evaluator import Bundle
-from evaluator.bundle import CostBounds, ModelInfo, Provenance
+from evaluator.bundle import SAMPLE_COLUMNS, CostBounds, ModelInfo, Provenance
 from evaluator.tracks import data_dir
 
 SAMPLES, MODELS = "samples", "models"
@@ -62,13 +62,13 @@ def samples_dataset(bundle: Bundle, split: str):
     data: dict[str, Any] = {
         "sample_id": s["sample_id"].astype(str).tolist(), "dataset": s["dataset"].astype(str).tolist(),
         "family": s["family"].astype(str).tolist(), "split": s["split"].astype(str).tolist(),
-        "part": s["part"].astype(str).tolist(), "question": s["question"].astype(str).tolist(),
+        "question": s["question"].astype(str).tolist(),
         "image_ref": s["image_ref"].astype(str).tolist(), "input_tokens": s["input_tokens"].astype(int).tolist(),
         "quality": lists(bundle.quality), "cost": lists(bundle.cost), "output_tokens": lists(bundle.output_tokens),
     }
     features = {
         "sample_id": datasets.Value("string"), "dataset": datasets.Value("string"), "family": datasets.Value("string"),
-        "split": datasets.Value("string"), "part": datasets.Value("string"), "question": datasets.Value("string"),
+        "split": datasets.Value("string"), "question": datasets.Value("string"),
         "image_ref": datasets.Value("string"), "input_tokens": datasets.Value("int64"),
         "quality": datasets.Sequence(datasets.Value("float64"), length=m),
         "cost": datasets.Sequence(datasets.Value("float64"), length=m),
@@ -197,7 +197,7 @@ def bundle_from_folder(folder: str | os.PathLike[str], name: str | None = None) 
         name=name or track_name, version=track_version,
         models=[ModelInfo(r.model_id, r.display_name, r.params, float(r.input_price), float(r.output_price),
                           tuple(r.aliases)) for r in models.itertuples()],
-        samples=samples[["sample_id", "dataset", "family", "split", "part", "question", "image_ref", "input_tokens"]],
+        samples=samples[list(SAMPLE_COLUMNS)],
         quality=np.concatenate(q), cost=np.concatenate(c), output_tokens=None,
         cost_bounds=CostBounds(*meta["cost_bounds"]),
         provenance=Provenance(source=f"pulled from {folder}", version=track_version, simulated=meta["simulated"]),

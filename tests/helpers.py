@@ -9,7 +9,7 @@ from evaluator.bundle import Bundle, CostBounds, ModelInfo, Provenance, family_o
 
 
 def make_bundle(quality, cost, *, splits=None, datasets=None, model_ids=None, bounds=(0.001, 1.0),
-                aliases=None) -> Bundle:
+                aliases=None, parts=None) -> Bundle:
     Y = np.asarray(quality, dtype=np.float64)
     C = np.asarray(cost, dtype=np.float64)
     n, m = Y.shape
@@ -22,14 +22,14 @@ def make_bundle(quality, cost, *, splits=None, datasets=None, model_ids=None, bo
         "dataset": datasets,
         "family": [family_of(d) for d in datasets],
         "split": splits,
-        "part": ["public" if s == "test" else "" for s in splits],
         "question": [f"question {i}" for i in range(n)],
         "image_ref": ["" for _ in range(n)],
         "input_tokens": np.zeros(n, dtype=np.int64),
     })
     models = [ModelInfo(mid, mid.upper(), "", 0.1, 0.2, tuple(aliases.get(mid, ()))) for mid in model_ids]
     return Bundle(name="tiny", version="0", models=models, samples=samples, quality=Y, cost=C, output_tokens=None,
-                  cost_bounds=CostBounds(*bounds), provenance=Provenance(source="test", version="0"), has_hidden=True)
+                  cost_bounds=CostBounds(*bounds), provenance=Provenance(source="test", version="0"), has_hidden=True,
+                  parts=None if parts is None else np.asarray(parts, dtype=object))
 
 
 def predictions(bundle: Bundle, choice, split: str = "dev", point: str | None = None) -> pd.DataFrame:

@@ -21,7 +21,10 @@ def test_shape_matches_the_seed_benchmark(sim_bundle):
     share = s["split"].value_counts(normalize=True)
     for split, target in (("train", 0.70), ("dev", 0.15), ("test", 0.15)):
         assert abs(share[split] - target) <= 0.01 * target
-    assert set(s.loc[s.split == "test", "part"]) == {"public", "private"}
+    test = (s.split == "test").to_numpy()
+    assert set(sim_bundle.parts[test]) == {"public", "private"} and set(sim_bundle.parts[~test]) == {""}
+    assert abs((sim_bundle.parts[test] == "public").mean() - 0.5) < 0.02
+    assert "part" not in s.columns
     assert sim_bundle.provenance.simulated is True
     assert sim_bundle.images is not None and sim_bundle.images.shape == (30_540, 16, 16, 3)
 

@@ -25,6 +25,7 @@ import yaml
 
 from evaluator.bundle import SPLITS, Bundle, CostBounds, ModelInfo, Provenance, family_of
 from evaluator.errors import BundleError, ImportFormatError
+from evaluator.parts import PARTS, assign_parts
 
 
 def _need(root: Path, rel: str) -> Path:
@@ -217,7 +218,6 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
         "dataset": meta["dataset"].astype(str).to_numpy(),
         "family": family.to_numpy(),
         "split": split.astype(str).to_numpy(),
-        "part": np.where(split == "test", meta["part"].astype(str) if "part" in meta.columns else "public", ""),
         "question": [texts.get(s, ("", ""))[0] for s in ids],
         "image_ref": [texts.get(s, ("", ""))[1] for s in ids],
         "input_tokens": (meta["input_tokens"].fillna(0).astype(np.int64).to_numpy()
@@ -240,5 +240,19 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
                               licence="see the source benchmark", simulated=False,
                               description="Imported with `routerboard import vlrb`.",
                               citation="VL-RouterBench, arXiv:2512.23562"),
-        has_hidden=True, embeddings=_embeddings(root, ids),
+        has_hidden=True, embeddings=_embeddings(root, ids), parts=_parts(meta, samples),
     )
+
+
+def _parts(meta: pd.DataFrame, samples: pd.DataFrame) -> np.ndarray:
+    """The source's public/private assignment (a ``part`` column of meta.parquet) where it gives one,
+    else the documented seeded split stratified by dataset (:func:`evaluator.parts.assign_parts`)."""
+    if "part" not in meta.columns:
+        return assign_parts(samples)
+    is_test = samples["split"].to_numpy() == "test"
+    given = meta["part"].astype(str).str.strip().str.lower().to_numpy()
+    bad = is_test & ~np.isin(given, PARTS)
+    if bad.any():
+        raise ImportFormatError(f"meta.parquet: column 'part' must be 'public' or 'private' on test samples; "
+                                f"{int(bad.sum())} are not, e.g. {list(samples['sample_id'][bad][:5])}")
+    return np.where(is_test, given, "").astype(object)

@@ -163,7 +163,7 @@ def memory_child(n: int, m: int) -> None:
         "dataset": odd.map({True: "ChartQA", False: "MMBench"}).astype("category"),
         "family": odd.map({True: "Charts & OCR/Document", False: "General"}).astype("category"),
         "split": pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), ["test"])),
-        "part": "public", "question": "", "image_ref": "", "input_tokens": np.zeros(n, dtype=np.int64)})
+        "question": "", "image_ref": "", "input_tokens": np.zeros(n, dtype=np.int64)})
     bundle = Bundle(name="mem", version="0", models=[ModelInfo(f"m{j}", f"m{j}") for j in range(m)], samples=samples,
                     quality=Y, cost=C, output_tokens=None, cost_bounds=CostBounds(1e-5, 0.01),
                     provenance=Provenance(source="synthetic", version="0"), has_hidden=True)

@@ -1,0 +1,82 @@
+"""What one test-split submission yields for the leaderboard: the public part through the Ladder,
+the private part scored exactly and kept for releases.
+
+This is the only function the sandboxed worker calls for an upload; it needs the hidden part (the
+test matrices and which test row is public or private), and it returns aggregates only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evaluator.bundle import Bundle
+from evaluator.ladder import DEFAULT_SETTINGS, LadderSettings, Verdict, climb, shown_report
+from evaluator.parts import PRIVATE_SPLIT, PUBLIC_SPLIT
+from evaluator.predictions import Decisions, restrict
+from evaluator.report import per_sample, score_decisions
+
+
+@dataclass(frozen=True)
+class Released:
+    """A participant's points released so far, as decisions on the test split, with their labels
+    (e.g. ``"#12 · 0.3"``): what a new point must significantly beat."""
+
+    labels: list[str]
+    choices: np.ndarray  # (R, n_test) model columns
+
+    @classmethod
+    def none(cls, n_test: int) -> "Released":
+        return cls([], np.zeros((0, n_test), dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class BoardResult:
+    """``public``: the shown report (released points only); ``private``: the exact private-part
+    report, stored and shown to nobody before a release; ``public_best_point``: the point whose
+    exact public rank score is highest (the point a release scores on the private part, chosen on
+    the public part as a participant would)."""
+
+    public: dict[str, Any]
+    private: dict[str, Any]
+    verdicts: list[Verdict]
+    public_best_point: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report": self.public, "private": self.private, "public_best_point": self.public_best_point,
+                "released": [v.point for v in self.verdicts if v.released]}
+
+
+def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | None = None,
+                    settings: LadderSettings = DEFAULT_SETTINGS, name: str = "") -> BoardResult:
+    """Score test-split ``decisions`` for the board (see the module docstring). ``name`` (e.g. the
+    submission's ``#42``) prefixes this file's points where a held point names the one covering it."""
+    if decisions.split != "test":
+        raise ValueError(f"board scoring takes test-split decisions, got {decisions.split!r}")
+    released = released or Released.none(decisions.choices.shape[1])
+    public = restrict(bundle, decisions, PUBLIC_SPLIT)
+    exact = score_decisions(bundle, public, replicates=0).to_dict()
+    q, c = per_sample(bundle, public)
+    ref = restrict(bundle, Decisions("test", released.labels, released.choices), PUBLIC_SPLIT)
+    ref_q, ref_c = per_sample(bundle, ref) if released.labels else (np.zeros((q.shape[0], 0)),) * 2
+    labels = [f"{name} · {p}" if name else p for p in public.points]
+    verdicts = [Verdict(public.points[i], v.released, v.covered_by) for i, v in
+                enumerate(climb(q, c, labels, ref_q, ref_c, released.labels, settings))]
+    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT)).to_dict()
+    best = max(exact["points"], key=lambda p: (p["rank_score"] or 0.0))["point"]
+    return BoardResult(shown_report(exact, verdicts, settings), private, verdicts, best)
+
+
+def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:
+    """Reference entries (fixed routings: single models, baselines, the oracle and its curve) on each
+    part, exactly: ``{"public": {name: report}, "private": {name: report}}``."""
+    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report, score_references
+
+    out = {}
+    for key, split in (("public", PUBLIC_SPLIT), ("private", PRIVATE_SPLIT)):
+        refs = {k: v.to_dict() for k, v in score_references(bundle, split).items()}
+        refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
+        out[key] = refs
+    return out

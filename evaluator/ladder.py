@@ -1,0 +1,238 @@
+"""The Ladder: what a leaderboard may show of a submission's score on the hidden public part.
+
+A leaderboard that shows exact scores on its test set can be read back (difference probing) and
+overfitted without any model (the boosting attack). Blum & Hardt ("The Ladder: A Reliable
+Leaderboard for Machine Learning Competitions", ICML 2015, arXiv:1502.04585) show a new score only
+when it is significantly better than the participant's best so far, at limited precision; the shown
+scores then stay close to the true ones under any adaptive sequence of submissions.
+
+Routing is two-dimensional — a cheaper but less accurate point is a real contribution, not an
+attack — so this is a *Pareto* Ladder, the paper's parameter-free form applied per dimension:
+
+* every operating point is one submission to the Ladder of its participant (per user and track);
+  the points of a file are taken cheapest first;
+* a point is **released** when, against *every* point the participant has released before, it is
+  either significantly more accurate or significantly cheaper: a one-sided paired test on the
+  per-sample differences, ``mean(d) > k · sd(d) / √n`` with ``k`` = ``threshold_se``;
+* otherwise it is **held**: nothing about its score is shown (only which released point covers it);
+* released values are shown at limited precision: accuracy to ``accuracy_step``, cost to
+  ``cost_digits`` significant digits; everything else shown for the point (rank score, intervals,
+  the test against the best single model, curve metrics) is computed from those shown values, and
+  per-family / per-dataset values are coarsened so that one step is at least
+  ``group_min_samples`` samples of the group.
+
+A point that differs from a released one in a few samples is never significantly different
+(one changed sample gives ``mean(d) = sd(d)/√n`` exactly), so difference probing reads nothing, and
+the boosting attack gains only what one lucky release can show (measured in
+``tests/benchmarks/bench_integrity.py``).
+
+Everything here is a pure function of arrays; the sandboxed worker calls it with the public part's
+per-sample values, which never leave that process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evaluator.frontier import gap_closed, nauc, pareto_frontier, peak_score, qnc
+from evaluator.metrics import rank_score
+
+#: Coarsening steps of group values (fractions), smallest first.
+_NICE_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+_Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class LadderSettings:
+    """The Ladder's parameters (defaults documented in the README, measured in the benchmark)."""
+
+    #: a point must beat each released point by this many standard errors of the paired difference
+    threshold_se: float = 2.5
+    #: shown accuracy precision (a fraction: 0.001 = 0.1 accuracy points)
+    accuracy_step: float = 0.001
+    #: shown cost precision (significant digits of the USD per query)
+    cost_digits: int = 3
+    #: a per-family or per-dataset accuracy moves in steps of at least this many of its samples
+    group_min_samples: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"threshold_se": self.threshold_se, "accuracy_step": self.accuracy_step,
+                "cost_digits": self.cost_digits, "group_min_samples": self.group_min_samples}
+
+
+DEFAULT_SETTINGS = LadderSettings()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The Ladder's answer for one point: released, or held with the released point covering it."""
+
+    point: str
+    released: bool
+    covered_by: str | None = None
+
+
+def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float) -> np.ndarray:
+    """Per released column, whether ``new`` (n,) beats it (n, R): one-sided paired test on the
+    per-sample differences, ``mean > threshold_se · sd / √n`` (and mean > 0)."""
+    n = new.shape[0]
+    if released.shape[1] == 0 or n == 0:
+        return np.zeros(released.shape[1], dtype=bool)
+    d = new[:, None] - released
+    mean = d.mean(axis=0)
+    sd = d.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+    return (mean > 0) & (mean > threshold_se * sd / math.sqrt(n))
+
+
+def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_quality: np.ndarray,
+          released_cost: np.ndarray, released_labels: list[str],
+          settings: LadderSettings = DEFAULT_SETTINGS) -> list[Verdict]:
+    """Run the points of one file (per-sample ``quality``/``cost``, (n, P)) through a participant's
+    Ladder whose released points are ``released_*`` ((n, R)). Verdicts come in ``labels`` order;
+    points are judged cheapest first, and each released point joins the Ladder at once."""
+    n, P = quality.shape
+    R = released_quality.shape[1]
+    ref_q = np.empty((n, R + P), dtype=np.float64)
+    ref_c = np.empty((n, R + P), dtype=np.float64)
+    ref_q[:, :R], ref_c[:, :R] = released_quality, released_cost
+    ref_labels = list(released_labels)
+    verdicts: dict[int, Verdict] = {}
+    for t in np.argsort(cost.mean(axis=0), kind="stable"):
+        k = len(ref_labels)
+        q, c = quality[:, t].astype(np.float64), cost[:, t].astype(np.float64)
+        more_accurate = significant_gain(q, ref_q[:, :k], settings.threshold_se)
+        cheaper = significant_gain(-c, -ref_c[:, :k], settings.threshold_se)
+        covered = np.flatnonzero(~(more_accurate | cheaper))
+        if covered.size:
+            verdicts[int(t)] = Verdict(labels[t], False, ref_labels[int(covered[0])])
+            continue
+        ref_q[:, k], ref_c[:, k] = q, c
+        ref_labels.append(labels[t])
+        verdicts[int(t)] = Verdict(labels[t], True)
+    return [verdicts[t] for t in range(P)]
+
+
+# ------------------------------------------------------------------------------------ precision
+def shown_accuracy(accuracy: np.ndarray | float, step: float) -> np.ndarray:
+    """Accuracy rounded to a multiple of ``step`` (half up); divided by the integer ``1/step`` so that
+    0.7 prints as 0.7, not 0.7000000000000001."""
+    inverse = round(1.0 / step)
+    return np.floor(np.asarray(accuracy, dtype=np.float64) * inverse + 0.5) / inverse
+
+
+def shown_cost(cost: np.ndarray | float, digits: int) -> np.ndarray:
+    """Cost rounded to ``digits`` significant digits (0 stays 0)."""
+    c = np.asarray(cost, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(c > 0, np.floor(np.log10(np.where(c > 0, c, 1.0))), 0.0)
+        scale = 10.0 ** (digits - 1 - mag)
+        return np.where(c > 0, np.round(c * scale) / scale, c)
+
+
+def group_step(n_group: int, min_samples: int) -> float:
+    """The shown precision of a group of ``n_group`` samples: the smallest nice step that is at
+    least ``min_samples`` samples of the group, so that no single sample moves it by itself."""
+    need = min_samples / max(n_group, 1)
+    return next((s for s in _NICE_STEPS if s >= need), 1.0)
+
+
+# ------------------------------------------------------------------------- derived statistics
+def accuracy_interval(accuracy: float, n: int) -> tuple[float, float]:
+    """95% normal-approximation interval of a shown accuracy over ``n`` samples."""
+    half = _Z95 * math.sqrt(max(accuracy * (1 - accuracy), 0.0) / max(n, 1))
+    return max(0.0, accuracy - half), min(1.0, accuracy + half)
+
+
+def _p_two_sided(z: float) -> float:
+    return float(math.erfc(abs(z) / math.sqrt(2.0))) if math.isfinite(z) else 0.0
+
+
+def derived_tests(accuracy: float, cost: float, best_accuracy: float, best_cost: float, n: int,
+                  cmin: float, cmax: float) -> dict[str, dict[str, float]]:
+    """The test against the best single model from shown values only: a two-sample normal
+    approximation treating router and model as independent (conservative: the paired test on
+    per-sample values would need hidden data). Rank-score standard errors by the delta method at
+    the shown cost."""
+    se_a = math.sqrt(max(accuracy * (1 - accuracy), 0.0) / max(n, 1))
+    se_b = math.sqrt(max(best_accuracy * (1 - best_accuracy), 0.0) / max(n, 1))
+    out: dict[str, dict[str, float]] = {}
+    delta = accuracy - best_accuracy
+    se = math.hypot(se_a, se_b)
+    out["accuracy"] = {"delta": delta, "ci_low": delta - _Z95 * se, "ci_high": delta + _Z95 * se,
+                       "p_value": _p_two_sided(delta / se) if se > 0 else (1.0 if delta == 0 else 0.0)}
+    h = 1e-6
+
+    def slope(a: float, c: float) -> float:
+        return float((rank_score(a + h, c, cmin, cmax) - rank_score(a - h, c, cmin, cmax)) / (2 * h))
+
+    rs, rs_b = float(rank_score(accuracy, cost, cmin, cmax)), float(rank_score(best_accuracy, best_cost, cmin, cmax))
+    se_rs = math.hypot(slope(accuracy, cost) * se_a, slope(best_accuracy, best_cost) * se_b)
+    d_rs = rs - rs_b
+    out["rank_score"] = {"delta": d_rs, "ci_low": d_rs - _Z95 * se_rs, "ci_high": d_rs + _Z95 * se_rs,
+                         "p_value": _p_two_sided(d_rs / se_rs) if se_rs > 0 else (1.0 if d_rs == 0 else 0.0)}
+    return out
+
+
+# -------------------------------------------------------------------------------- the report
+def _coarse_groups(groups: dict[str, dict[str, Any]], settings: LadderSettings, cmin: float,
+                   cmax: float) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, g in groups.items():
+        step = group_step(int(g["n"]), settings.group_min_samples)
+        acc = float(shown_accuracy(g["accuracy"], step))
+        cost = float(shown_cost(g["cost"], 2))
+        out[name] = {"accuracy": acc, "cost": cost, "rank_score": float(rank_score(acc, cost, cmin, cmax)),
+                     "n": int(g["n"]), "step": step}
+    return out
+
+
+def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
+                 settings: LadderSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
+    """What may be shown of a scored file: ``exact`` is its exact report on the public part
+    (``ScoreReport.to_dict()``, intervals not needed); the answer has the same shape, with only the
+    released points, every value derived from their shown accuracy and cost, and the held points
+    listed under ``held`` with the point covering each."""
+    cmin, cmax = exact["settings"]["cost_bounds"]
+    n = int(exact["n_samples"])
+    best = exact["best_single"]
+    by_label = {p["point"]: p for p in exact["points"]}
+    points = []
+    for v in verdicts:
+        if not v.released:
+            continue
+        p = by_label[v.point]
+        acc = float(shown_accuracy(p["accuracy"], settings.accuracy_step))
+        cost = float(shown_cost(p["cost"], settings.cost_digits))
+        rs = float(rank_score(acc, cost, cmin, cmax))
+        lo, hi = accuracy_interval(acc, n)
+        points.append({
+            "point": v.point, "accuracy": acc, "cost": cost, "total_cost": cost * n, "rank_score": rs,
+            "ci": {"accuracy": [lo, hi], "cost": [None, None],
+                   "rank_score": [float(rank_score(lo, cost, cmin, cmax)), float(rank_score(hi, cost, cmin, cmax))]},
+            "paired_test": derived_tests(acc, cost, float(best["accuracy"]), float(best["cost"]), n, cmin, cmax),
+            "per_family": _coarse_groups(p.get("per_family") or {}, settings, cmin, cmax),
+            "per_dataset": _coarse_groups(p.get("per_dataset") or {}, settings, cmin, cmax),
+        })
+    curve = None
+    if len(points) >= 2:
+        costs = np.array([p["cost"] for p in points])
+        accs = np.array([p["accuracy"] for p in points])
+        front = pareto_frontier(costs, accs)
+        top = int(np.argmax(accs))
+        area = nauc(costs[front], accs[front])
+        q = qnc(costs[front], accs[front], float(best["accuracy"]), float(best["cost"]))
+        gap = gap_closed(float(accs[top]), float(best["accuracy"]), float(exact["oracle"]["accuracy"]))
+        curve = {"nauc": area if math.isfinite(area) else None, "ps": peak_score(accs[front]),
+                 "qnc": q if math.isfinite(q) else None, "gap_closed": gap if math.isfinite(gap) else None,
+                 "frontier": [points[i]["point"] for i in front], "reaches_best_single": math.isfinite(q)}
+    return {
+        "track": exact["track"], "split": exact["split"], "n_samples": n, "points": points, "curve": curve,
+        "held": [{"point": v.point, "covered_by": v.covered_by} for v in verdicts if not v.released],
+        "point_order": [v.point for v in verdicts],
+        "best_single": best, "oracle": exact["oracle"],
+        "settings": {**exact["settings"], "replicates": 0, "ladder": settings.to_dict()},
+    }

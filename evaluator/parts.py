@@ -1,0 +1,78 @@
+"""The secret public/private partition of a track's test split.
+
+As on Kaggle, the test split is cut once into a *public* part, whose scores the live leaderboard
+shows (through the Ladder), and a *private* part, scored for every submission but revealed only in
+releases. Which test row is in which part is itself hidden: it is stored with the hidden part of the
+bundle, never in the public samples, so nobody can aim a probe at one part.
+
+A scored part is named like a split, ``"test:public"`` or ``"test:private"``; every per-split cache
+and the scorer work on those names unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PUBLIC = "public"
+PRIVATE = "private"
+PARTS: tuple[str, ...] = (PUBLIC, PRIVATE)
+TEST = "test"
+PUBLIC_SPLIT = f"{TEST}:{PUBLIC}"
+PRIVATE_SPLIT = f"{TEST}:{PRIVATE}"
+#: Seed of the default partition when a source gives none (importers); documented in the README.
+DEFAULT_PART_SEED = 20150217
+PUBLIC_FRACTION = 0.5
+
+
+def part_split(part: str) -> str:
+    """The split name under which ``part`` of the test split is scored."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; one of {list(PARTS)}")
+    return f"{TEST}:{part}"
+
+
+def parse_split(split: str) -> tuple[str, str | None]:
+    """``"test:public"`` → ``("test", "public")``; a plain split → ``(split, None)``."""
+    base, _, part = split.partition(":")
+    return base, (part or None)
+
+
+def assign_parts(samples: pd.DataFrame, seed: int = DEFAULT_PART_SEED,
+                 public_fraction: float = PUBLIC_FRACTION) -> np.ndarray:
+    """A seeded partition of the test rows, stratified by dataset: per dataset, a random
+    ``round(public_fraction · n)`` of its test rows are public and the rest private.
+
+    Returns one label per sample row (``""`` for rows outside the test split). Stratifying keeps
+    every dataset's share the same in both parts, so per-dataset results on the two parts compare.
+    Rows are visited in ``sample_id`` order, so the partition does not depend on row order.
+    """
+    labels = np.full(len(samples), "", dtype=object)
+    test = np.flatnonzero(samples["split"].to_numpy() == TEST)
+    if test.size == 0:
+        return labels
+    rng = np.random.default_rng(seed)
+    frame = samples.iloc[test][["dataset", "sample_id"]].astype(str)
+    order = np.lexsort((frame["sample_id"].to_numpy(), frame["dataset"].to_numpy()))
+    datasets = frame["dataset"].to_numpy()[order]
+    rows = test[order]
+    starts = np.flatnonzero(np.r_[True, datasets[1:] != datasets[:-1]])
+    ends = np.r_[starts[1:], rows.size]
+    for lo, hi in zip(starts, ends):
+        group = rows[lo:hi]
+        public = rng.permutation(group.size) < int(round(public_fraction * group.size))
+        labels[group] = np.where(public, PUBLIC, PRIVATE)
+    return labels
+
+
+def check_parts(split: np.ndarray, parts: np.ndarray) -> list[str]:
+    """Problems with a partition: every test row labelled public or private, nothing else labelled."""
+    problems = []
+    is_test = split == TEST
+    bad = is_test & ~np.isin(parts, PARTS)
+    if bad.any():
+        problems.append(f"{int(bad.sum())} test row(s) are in neither part (labels must be {list(PARTS)})")
+    stray = ~is_test & (parts != "")
+    if stray.any():
+        problems.append(f"{int(stray.sum())} non-test row(s) carry a part label")
+    return problems
