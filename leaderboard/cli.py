@@ -297,7 +297,8 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         while time.monotonic() < end:
             view = client.predict(result["submission_id"], api_name="/submission")
             if view.get("status") in ("DONE", "FAILED"):
-                print(json.dumps({k: view.get(k) for k in ("id", "status", "error", "points")}, indent=2))
+                # exactly what the board shows: the points the Ladder released, and those it held
+                print(json.dumps({k: view.get(k) for k in ("id", "status", "error", "points", "held")}, indent=2))
                 return 0 if view["status"] == "DONE" else EXIT_USAGE
             time.sleep(1)
         return _fail(f"submission #{result['submission_id']} did not finish within {args.wait} s")

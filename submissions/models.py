@@ -2,6 +2,11 @@
 
 Only aggregates are stored: per point, per family and per dataset. Nothing per sample of the test
 split is ever written here, so nothing the app can serve reveals test labels.
+
+Two kinds of results are kept apart on purpose. ``result_points``/``breakdowns`` hold what the live
+leaderboard may show: a user's points on the public part as the Ladder released them (held points
+carry no values), reference entries exactly. ``private_points`` hold every submission's exact scores
+on the private part, which no view reads until an admin cuts a release (``releases``/``release_entries``).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from submissions.status import Kind, Status, Visibility
@@ -47,6 +52,7 @@ class Submission(Base):
         UniqueConstraint("owner_id", "track_id", "dedup_key", name="uq_submission_dedup"),
         Index("ix_submissions_queue", "status", "created_at"),
         Index("ix_submissions_owner", "owner_id", "track_id"),
+        Index("ix_submissions_ladder", "track_id", "ladder_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -83,6 +89,13 @@ class Submission(Base):
     qnc: Mapped[float | None] = mapped_column(Float, nullable=True)
     gap_closed: Mapped[float | None] = mapped_column(Float, nullable=True)
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: whose Ladder the points climb: ``user:<name>`` per researcher, ``starter:<router>`` per starter
+    #: router; None for reference entries (shown exactly)
+    ladder_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: chosen by its owner as a final submission, scored in releases on the private part
+    final_choice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the point with the best exact public rank score: the one a release scores on the private part
+    public_best_point: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     owner: Mapped[User] = relationship()
     track: Mapped[Track] = relationship()
@@ -97,10 +110,14 @@ class ResultPoint(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     point: Mapped[str] = mapped_column(String(200))
     point_order: Mapped[int] = mapped_column(Integer)
-    accuracy: Mapped[float] = mapped_column(Float)
-    cost: Mapped[float] = mapped_column(Float)
-    total_cost: Mapped[float] = mapped_column(Float)
-    rank_score: Mapped[float] = mapped_column(Float)
+    #: False: held by the Ladder — no value of the point is stored, ``covered_by`` names the
+    #: participant's released point it did not significantly beat
+    released: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    covered_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    total_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_hi: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -127,6 +144,76 @@ class Breakdown(Base):
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class PrivatePoint(Base):
+    """A point's exact score on the private part. Read only when a release is cut."""
+
+    __tablename__ = "private_points"
+    __table_args__ = (UniqueConstraint("submission_id", "point", name="uq_private_point"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    point: Mapped[str] = mapped_column(String(200))
+    point_order: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    total_cost: Mapped[float] = mapped_column(Float)
+    rank_score: Mapped[float] = mapped_column(Float)
+    rank_score_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_score_hi: Mapped[float | None] = mapped_column(Float, nullable=True)
+    per_family: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class Ladder(Base):
+    """One participant's Ladder on a track. ``version`` is bumped with every result written to it,
+    so a worker that judged a file against an outdated set of released points finds out when it
+    writes (optimistic concurrency: two files of one participant scored at once by two workers
+    never both pass against the same old best)."""
+
+    __tablename__ = "ladders"
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
+    ladder_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Release(Base):
+    """A release: each participant's final submissions ranked on the private part, cut by an admin."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    n_entries: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[list["ReleaseEntry"]] = relationship(cascade="all, delete-orphan",
+                                                         order_by="ReleaseEntry.private_rank")
+
+
+class ReleaseEntry(Base):
+    __tablename__ = "release_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    submission_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(100))
+    router_name: Mapped[str] = mapped_column(String(200))
+    team: Mapped[str] = mapped_column(String(200), default="")
+    router_type: Mapped[str] = mapped_column(String(30), default="other")
+    paper_url: Mapped[str] = mapped_column(Text, default="")
+    code_url: Mapped[str] = mapped_column(Text, default="")
+    point: Mapped[str] = mapped_column(String(200))
+    accuracy: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    rank_score: Mapped[float] = mapped_column(Float)
+    rank_score_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_score_hi: Mapped[float | None] = mapped_column(Float, nullable=True)
+    private_rank: Mapped[int] = mapped_column(Integer)
+    public_rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    public_rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: every point of the entry on the private part, for the release's Pareto plot
+    points: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    per_family: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class QuotaUsage(Base):

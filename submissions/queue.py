@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions.db import utcnow
-from submissions.models import Breakdown, ResultPoint, Submission, Worker
+from submissions.db import insert_ignore, utcnow
+from submissions.models import Breakdown, Ladder, PrivatePoint, ResultPoint, Submission, Worker
 from submissions.status import Status
 
 
@@ -46,6 +46,23 @@ class Job:
     file_format: str
     file_gzip: bool
     attempts: int
+    ladder_key: str | None = None
+
+
+class StaleLadder(Exception):
+    """The participant's Ladder moved on (another of their files was written) while this one was
+    being judged: judge it again against the new released points."""
+
+
+@dataclass(frozen=True)
+class LadderState:
+    """What a new file of a participant is judged against: the released points (as references to
+    the stored files they came from) and the version they were read at."""
+
+    track_id: int
+    ladder_key: str
+    version: int
+    refs: list[dict[str, Any]]
 
 
 def _claimable(now: datetime, max_attempts: int):
@@ -120,7 +137,8 @@ def claim(factory: sessionmaker[Session], worker_id: str, *, lease_seconds: int,
             if job_id is None:
                 return None
         row = session.execute(select(Submission.id, Submission.track_id, Submission.split, Submission.file_sha256,
-                                     Submission.file_format, Submission.file_gzip, Submission.attempts)
+                                     Submission.file_format, Submission.file_gzip, Submission.attempts,
+                                     Submission.ladder_key)
                               .where(Submission.id == job_id)).one()
         return Job(*row)
 
@@ -152,16 +170,54 @@ def _clean(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def add_results(session: Session, submission_id: int, report: dict[str, Any]) -> dict[str, Any]:
-    """Insert the aggregate results of a report; returns the submission columns to set."""
+def ladder_label(submission_id: int, point: str) -> str:
+    """How a released point is named to its participant (``#12 · 0.3``)."""
+    return f"#{submission_id} · {point}"
+
+
+def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str) -> LadderState:
+    """The participant's released points that no other released point of theirs dominates (by the
+    shown cost and accuracy) — what a new point must significantly beat — and the Ladder's version.
+
+    Withdrawn and hidden submissions count: withdrawing a file does not reset the Ladder."""
+    with factory() as session:
+        version = session.execute(select(Ladder.version).where(Ladder.track_id == track_id,
+                                                               Ladder.ladder_key == ladder_key)).scalar_one_or_none()
+        rows = session.execute(
+            select(ResultPoint.submission_id, ResultPoint.point, ResultPoint.accuracy, ResultPoint.cost,
+                   Submission.file_sha256, Submission.file_format, Submission.file_gzip)
+            .join(Submission, Submission.id == ResultPoint.submission_id)
+            .where(Submission.track_id == track_id, Submission.ladder_key == ladder_key,
+                   Submission.status.in_([Status.DONE.value, Status.WITHDRAWN.value]), ResultPoint.released)
+            .order_by(ResultPoint.submission_id, ResultPoint.point_order)).all()
+    refs = []
+    if rows:
+        import numpy as np
+
+        from evaluator.frontier import pareto_frontier
+
+        keep = pareto_frontier(np.array([r.cost for r in rows]), np.array([r.accuracy for r in rows]))
+        refs = [{"label": ladder_label(r.submission_id, r.point), "sha256": r.file_sha256, "format": r.file_format,
+                 "gzip": bool(r.file_gzip), "point": r.point} for r in (rows[i] for i in sorted(keep))]
+    return LadderState(track_id, ladder_key, int(version or 0), refs)
+
+
+def add_results(session: Session, submission_id: int, report: dict[str, Any],
+                private: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Insert the aggregate results of a report; returns the submission columns to set.
+
+    ``report`` is what may be shown: the released points (or a reference entry's exact points) and,
+    for a laddered file, its held points under ``held``; ``private`` the exact private-part report."""
     points = report["points"]
+    order = {label: k for k, label in enumerate(report.get("point_order") or [p["point"] for p in points])}
     best = max(range(len(points)), key=lambda k: (points[k]["rank_score"] or 0.0, -k)) if points else None
-    for order, p in enumerate(points):
+    for p in points:
         ci = p.get("ci", {})
         paired = p.get("paired_test", {})
         rp = ResultPoint(
-            submission_id=submission_id, point=str(p["point"]), point_order=order,
-            accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"], rank_score=p["rank_score"],
+            submission_id=submission_id, point=str(p["point"]), point_order=order.get(p["point"], len(order)),
+            released=True, accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"],
+            rank_score=p["rank_score"],
             accuracy_lo=(ci.get("accuracy") or [None, None])[0], accuracy_hi=(ci.get("accuracy") or [None, None])[1],
             cost_lo=(ci.get("cost") or [None, None])[0], cost_hi=(ci.get("cost") or [None, None])[1],
             rank_score_lo=(ci.get("rank_score") or [None, None])[0],
@@ -176,26 +232,50 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any]) ->
                          for level, key in (("family", "per_family"), ("dataset", "per_dataset"))
                          for name, g in (p.get(key) or {}).items()]
         session.add(rp)
+    for h in report.get("held") or []:
+        session.add(ResultPoint(submission_id=submission_id, point=str(h["point"]), point_order=order.get(h["point"], 0),
+                                released=False, covered_by=h.get("covered_by")))
+    for k, p in enumerate((private or {}).get("points") or []):
+        ci = (p.get("ci") or {}).get("rank_score") or [None, None]
+        session.add(PrivatePoint(submission_id=submission_id, point=str(p["point"]), point_order=k,
+                                 accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"],
+                                 rank_score=p["rank_score"], rank_score_lo=ci[0], rank_score_hi=ci[1],
+                                 per_family={n: g["accuracy"] for n, g in (p.get("per_family") or {}).items()}))
     curve = report.get("curve") or {}
-    return dict(n_points=len(points), best_point=str(points[best]["point"]) if best is not None else None,
+    return dict(n_points=len(order) or len(points),
+                best_point=str(points[best]["point"]) if best is not None else None,
                 nauc=_clean(curve.get("nauc")), ps=_clean(curve.get("ps")),
                 qnc=_clean(curve.get("qnc")) if curve else None, gap_closed=_clean(curve.get("gap_closed")),
                 report={k: report[k] for k in ("track", "split", "n_samples", "curve", "best_single", "oracle", "settings")
                         if k in report})
 
 
-def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report: dict[str, Any]) -> bool:
-    """Write results and mark DONE in one transaction — only while the lease is still ours."""
+def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report: dict[str, Any],
+             private: dict[str, Any] | None = None, public_best_point: str | None = None,
+             ladder: LadderState | None = None) -> bool:
+    """Write results and mark DONE in one transaction — only while the lease is still ours (False
+    otherwise). With ``ladder``, only if the participant's Ladder is still at the version the file
+    was judged against: else :class:`StaleLadder` is raised and nothing is written."""
     with factory.begin() as session:
         owned = session.execute(select(Submission.id).where(
             Submission.id == job_id, Submission.lease_owner == worker_id,
             Submission.status == Status.RUNNING.value).with_for_update()).scalar_one_or_none()
         if owned is None:
             return False
+        if ladder is not None:
+            insert_ignore(session, Ladder, track_id=ladder.track_id, ladder_key=ladder.ladder_key, version=0)
+            moved = session.execute(
+                update(Ladder).where(Ladder.track_id == ladder.track_id, Ladder.ladder_key == ladder.ladder_key,
+                                     Ladder.version == ladder.version).values(version=Ladder.version + 1)
+                .execution_options(synchronize_session=False))
+            if (moved.rowcount or 0) != 1:
+                raise StaleLadder(f"ladder {ladder.ladder_key} moved past version {ladder.version}")
         session.execute(delete(ResultPoint).where(ResultPoint.submission_id == job_id))
-        columns = add_results(session, job_id, report)
+        session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == job_id))
+        columns = add_results(session, job_id, report, private)
         session.flush()
-        return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None, **columns)
+        return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None,
+                       public_best_point=public_best_point, **columns)
 
 
 def fail(factory: sessionmaker[Session], job_id: int, worker_id: str, message: str,

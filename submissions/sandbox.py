@@ -41,8 +41,14 @@ class SandboxLimits:
 
 @dataclass
 class SandboxResult:
+    """``report``: what the board may show (public part, through the Ladder); ``private``: the exact
+    private-part report; ``references``: ``{"public": …, "private": …}`` reports of the track's
+    reference entries."""
+
     ok: bool
     report: dict[str, Any] | None = None
+    private: dict[str, Any] | None = None
+    public_best_point: str | None = None
     references: dict[str, Any] | None = None
     code: str = ""
     error: str = ""
@@ -70,6 +76,50 @@ def _arm_cpu(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+class _DecisionCache:
+    """Validated decisions of stored files, by digest, kept across jobs: a participant's released
+    points are re-read from their files (never stored as per-sample values anywhere), and the same
+    few files serve every later submission of that participant."""
+
+    def __init__(self, bundle: Any, store: Any, size: int = 64) -> None:
+        from collections import OrderedDict
+
+        self.bundle, self.store, self.size = bundle, store, size
+        self._files: "OrderedDict[str, Any]" = OrderedDict()
+
+    def validate(self, digest: str, fmt: str, gz: bool, limits: Any) -> Any:
+        from submissions.validation import validate
+
+        hit = self._files.get(digest)
+        if hit is not None:
+            self._files.move_to_end(digest)
+            return hit
+        name = "upload." + fmt + (".gz" if gz else "")
+        result = validate(self.bundle, self.store.get(digest), name, "test", limits)
+        if result.ok:
+            self._files[digest] = result
+            while len(self._files) > self.size:
+                self._files.popitem(last=False)
+        return result
+
+    def released(self, refs: list[dict[str, Any]], limits: Any) -> Any:
+        """The participant's released points (``refs``: label, sha256, format, gzip, point)."""
+        import numpy as np
+
+        from evaluator.board import Released
+
+        n_test = int(self.bundle.split_rows("test").size)
+        if not refs:
+            return Released.none(n_test)
+        rows = []
+        for ref in refs:
+            result = self.validate(ref["sha256"], ref["format"], bool(ref.get("gzip")), limits)
+            if not result.ok or ref["point"] not in result.decisions.points:
+                raise RuntimeError(f"released point {ref['label']!r} cannot be re-read from its stored file")
+            rows.append(result.decisions.choices[result.decisions.points.index(ref["point"])])
+        return Released([str(r["label"]) for r in refs], np.stack(rows))
+
+
 def _child_main(argv: list[str]) -> int:
     import argparse
 
@@ -83,10 +133,9 @@ def _child_main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
 
     import evaluator
-    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report
+    from evaluator.board import score_for_board, score_references_for_board
     from submissions.formats import Limits
     from submissions.store import FileStore
-    from submissions.validation import validate
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but protocol lines on the pipe
@@ -97,13 +146,14 @@ def _child_main(argv: list[str]) -> int:
 
     bundle = evaluator.load_bundle(args.bundle, hidden=args.hidden, images=False)
     store = FileStore(args.store)
-    # Warm up before taking jobs: split statistics and the bootstrap resample counts of the test
-    # split are computed once here, so the first upload is as fast as the thousandth.
+    # Warm up before taking jobs: split statistics and the bootstrap resample counts of both test
+    # parts are computed once here, so the first upload is as fast as the thousandth.
     n_test = int(bundle.split_rows("test").size)
     if n_test:
         import numpy as np
 
-        evaluator.score_decisions(bundle, evaluator.Decisions("test", ["warm-up"], np.zeros((1, n_test), dtype=np.int64)))
+        score_for_board(bundle, evaluator.Decisions("test", ["warm-up"], np.zeros((1, n_test), dtype=np.int64)))
+    decided = _DecisionCache(bundle, store)
     send({"status": READY, "track": bundle.track_id})
     for line in sys.stdin:
         try:
@@ -114,22 +164,18 @@ def _child_main(argv: list[str]) -> int:
         _arm_cpu(int(job.get("cpu_seconds", 300)))
         try:
             if job.get("type") == "references":
-                split = job.get("split", "test")
-                refs = {k: v.to_dict() for k, v in evaluator.score_references(bundle, split).items()}
-                refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
-                send({"ok": True, "references": refs})
+                send({"ok": True, "references": score_references_for_board(bundle)})
                 continue
-            data = store.get(job["sha256"])
-            name = "upload." + job["format"] + (".gz" if job.get("gzip") else "")
             limits = Limits(int(job["max_bytes"]), int(job["max_decompressed_bytes"]))
-            result = validate(bundle, data, name, job.get("split", "test"), limits)
+            result = decided.validate(job["sha256"], job["format"], bool(job.get("gzip")), limits)
             if not result.ok or result.decisions is None:
                 send({"ok": False, "code": "invalid", "error": "the file did not pass validation",
                       "problems": [p.to_dict() for p in result.problems]})
                 continue
-            del data
-            report = evaluator.score_decisions(bundle, result.decisions)
-            send({"ok": True, "report": report.to_dict()})
+            ladder = job.get("ladder") or {}
+            released = decided.released(ladder.get("refs") or [], limits)
+            board = score_for_board(bundle, result.decisions, released, name=str(ladder.get("name", "")))
+            send({"ok": True, **board.to_dict()})
         except MemoryError:
             send({"ok": False, "code": "memory", "error": "scoring needed more memory than the sandbox allows"})
             return 3  # start fresh: the heap may be fragmented
@@ -217,7 +263,9 @@ class Sandbox:
         if answer.get("code") == "memory":
             self.close()
         if answer.get("ok"):
-            return SandboxResult(True, report=answer.get("report"), references=answer.get("references"))
+            return SandboxResult(True, report=answer.get("report"), private=answer.get("private"),
+                                 public_best_point=answer.get("public_best_point"),
+                                 references=answer.get("references"))
         return SandboxResult(False, code=answer.get("code", "error"), error=answer.get("error", ""),
                              problems=answer.get("problems") or [])
 

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 import evaluator
 from evaluator.predictions import Problem
 from submissions import queue as jobs
+from submissions import releases
 from submissions.config import Settings
 from submissions.db import connect, ensure_track, ensure_user, insert_ignore
 from submissions.formats import Limits
-from submissions.models import Breakdown, QuotaUsage, ResultPoint, Submission, Track, User, Worker
+from submissions.models import (Breakdown, PrivatePoint, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
+                                Track, User, Worker)
 from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
 from submissions.store import FileStore, sha256
 from submissions.validation import ValidationResult, validate
@@ -30,6 +32,15 @@ from submissions.validation import ValidationResult, validate
 MAX_NAME = 100
 MAX_TEXT = 5000
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+#: how many final submissions a participant may choose per track for releases (Kaggle's default)
+MAX_FINAL = 2
+
+
+def ladder_key_of(username: str) -> str:
+    """A researcher's Ladder: one per user and track, across all their files and router names."""
+    return f"user:{username}"
 
 
 class ServiceError(Exception):
@@ -111,6 +122,10 @@ class SubmissionView:
     accuracy: float | None = None
     rank_score: float | None = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    #: points the Ladder held (no value shown), each with the released point that covers it
+    held: list[dict[str, Any]] = field(default_factory=list)
+    #: chosen by the owner as a final submission for releases
+    final_choice: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,7 +226,8 @@ class SubmissionService:
                                  uses_images=bool(meta.uses_images), visibility=meta.visibility,
                                  file_sha256=digest if stored else None, file_format=result.file_format,
                                  file_gzip=result.gzip, file_size=len(data), dedup_key=digest,
-                                 created_at=jobs.utcnow(), n_points=len(result.points))
+                                 created_at=jobs.utcnow(), n_points=len(result.points),
+                                 ladder_key=ladder_key_of(username))
                 if not result.ok:
                     sub.status = Status.FAILED.value
                     sub.error = "the file did not pass validation: " + "; ".join(p.message for p in result.problems[:3])
@@ -254,12 +270,13 @@ class SubmissionService:
               headline: tuple[float, float] | None = None) -> SubmissionView:
         track = session.get(Track, sub.track_id)
         owner = session.get(User, sub.owner_id)
-        points = []
+        points, held = [], []
         if with_points and sub.status == Status.DONE.value:
             rps = session.execute(select(ResultPoint).where(ResultPoint.submission_id == sub.id)
                                   .options(selectinload(ResultPoint.breakdowns)).order_by(ResultPoint.point_order)
                                   ).scalars().all()
-            points = [_point_dict(rp) for rp in rps]
+            points = [_point_dict(rp) for rp in rps if rp.released]
+            held = [{"point": rp.point, "covered_by": rp.covered_by} for rp in rps if not rp.released]
             best = next((p for p in points if p["point"] == sub.best_point), points[0] if points else None)
             headline = (best["accuracy"], best["rank_score"]) if best else None
         return SubmissionView(
@@ -270,7 +287,8 @@ class SubmissionService:
             finished_at=_iso(sub.finished_at), queue_position=jobs.queue_position(session, sub),
             owner=owner.username, best_point=sub.best_point, nauc=sub.nauc, ps=sub.ps, qnc=sub.qnc,
             gap_closed=sub.gap_closed, accuracy=headline[0] if headline else None,
-            rank_score=headline[1] if headline else None, points=points)
+            rank_score=headline[1] if headline else None, points=points, held=held,
+            final_choice=bool(sub.final_choice))
 
     def _can_see(self, sub: Submission, username: str | None, owner: User) -> bool:
         if username is not None and (owner.username == username or username in self.settings.admins):
@@ -304,7 +322,8 @@ class SubmissionService:
             headlines = {sid: (acc, rs) for sid, acc, rs in session.execute(
                 select(ResultPoint.submission_id, ResultPoint.accuracy, ResultPoint.rank_score)
                 .join(Submission, Submission.id == ResultPoint.submission_id)
-                .where(ResultPoint.submission_id.in_(done), ResultPoint.point == Submission.best_point))} if done else {}
+                .where(ResultPoint.submission_id.in_(done), ResultPoint.released,
+                       ResultPoint.point == Submission.best_point))} if done else {}
             return [self._view(session, s, with_points=False, headline=headlines.get(s.id)) for s in subs]
 
     def withdraw(self, username: str, submission_id: int) -> SubmissionView:
@@ -337,6 +356,7 @@ class SubmissionService:
             if not sub.file_sha256:
                 raise ServiceError(f"submission #{submission_id} has no stored file to evaluate")
             session.execute(delete(ResultPoint).where(ResultPoint.submission_id == sub.id))
+            session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == sub.id))
             sub.status, sub.attempts, sub.error, sub.problems = Status.PENDING.value, 0, None, None
             sub.lease_owner = sub.lease_expires_at = sub.finished_at = sub.started_at = None
             sub.created_at = jobs.utcnow()
@@ -366,17 +386,18 @@ class SubmissionService:
         with self.engine.connect() as conn:
             subs = conn.execute(select(S.c.id, S.c.router_name, S.c.team, S.c.router_type, S.c.kind, User.username,
                                        S.c.paper_url, S.c.code_url, S.c.uses_images, S.c.best_point, S.c.nauc, S.c.ps,
-                                       S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description)
+                                       S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description, S.c.n_points)
                                 .join(User, User.id == S.c.owner_id).where(visible)).all()
             pts = conn.execute(select(P.c.id, P.c.submission_id, P.c.point, P.c.accuracy, P.c.cost, P.c.total_cost,
                                       P.c.rank_score,
                                       P.c.rank_score_lo, P.c.rank_score_hi, P.c.accuracy_lo, P.c.accuracy_hi,
                                       P.c.p_rank_score)
-                               .join(S, S.c.id == P.c.submission_id).where(visible)
+                               .join(S, S.c.id == P.c.submission_id).where(visible, P.c.released)
                                .order_by(P.c.submission_id, P.c.point_order)).all()
             fams = conn.execute(select(B.c.result_point_id, B.c.name, B.c.accuracy)
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
-                                .where(visible, B.c.level == "family", P.c.point == S.c.best_point)).all()
+                                .where(visible, P.c.released, B.c.level == "family",
+                                       P.c.point == S.c.best_point)).all()
         fam_by_point: dict[int, dict[str, float]] = {}
         for pid, name, acc in fams:
             fam_by_point.setdefault(pid, {})[name] = acc
@@ -393,7 +414,7 @@ class SubmissionService:
                 "submission_id": sub.id, "router": sub.router_name, "team": sub.team, "type": sub.router_type,
                 "kind": sub.kind, "owner": sub.username, "paper_url": sub.paper_url, "code_url": sub.code_url,
                 "uses_images": sub.uses_images, "description": sub.description, "point": best.point,
-                "n_points": len(points), "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
+                "n_points": sub.n_points or len(points), "n_released": len(points), "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
                 "rank_score_lo": best.rank_score_lo, "rank_score_hi": best.rank_score_hi,
                 "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi, "p_rank_score": best.p_rank_score,
                 "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc, "gap_closed": sub.gap_closed,
@@ -413,7 +434,7 @@ class SubmissionService:
             rows = conn.execute(select(P.c.submission_id, P.c.point, B.c.accuracy, B.c.cost, B.c.rank_score)
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
                                 .where(S.c.track_id == track_id, S.c.status == Status.DONE.value,
-                                       S.c.visibility == Visibility.PUBLIC.value, B.c.level == level,
+                                       S.c.visibility == Visibility.PUBLIC.value, P.c.released, B.c.level == level,
                                        B.c.name == name).order_by(P.c.submission_id, P.c.point_order)).all()
         out: dict[int, list[dict[str, float]]] = {}
         for r in rows:
@@ -456,6 +477,59 @@ class SubmissionService:
                 sub.best_point = str(best["point"])
             added += 1
         return added
+
+    # --------------------------------------------------------------- releases
+    def select_final(self, username: str, submission_id: int, selected: bool = True) -> SubmissionView:
+        """Choose (or unchoose) one of your DONE submissions as final: releases score your finals on
+        the private part (at most ``MAX_FINAL`` per track; with none chosen, your best shown one)."""
+        with self.factory.begin() as session:
+            user = session.execute(select(User).where(User.username == username).with_for_update()
+                                   ).scalar_one_or_none()
+            sub = session.get(Submission, submission_id, with_for_update=True)
+            if user is None or sub is None or sub.owner_id != user.id:
+                raise ServiceError(f"no submission #{submission_id} of yours")
+            if selected and not sub.final_choice:
+                if sub.status != Status.DONE.value or sub.visibility != Visibility.PUBLIC.value:
+                    raise ServiceError(f"submission #{submission_id} is {sub.status.lower()} and {sub.visibility}; "
+                                       "only finished public submissions can be final")
+                chosen = session.execute(select(func.count()).select_from(Submission).where(
+                    Submission.owner_id == user.id, Submission.track_id == sub.track_id,
+                    Submission.final_choice)).scalar_one()
+                if chosen >= MAX_FINAL:
+                    raise ServiceError(f"you already chose {MAX_FINAL} final submissions on this track; "
+                                       "unchoose one first")
+            sub.final_choice = bool(selected)
+            session.flush()
+            return self._view(session, sub)
+
+    def cut_release(self, admin: str, track: str | None = None, note: str = "") -> dict[str, Any]:
+        """Admin: reveal the private part — each participant's finals ranked on it (see
+        :mod:`submissions.releases`). Returns the release's summary."""
+        if admin not in self.settings.admins:
+            raise ServiceError("only an admin can cut a release (ROUTERBOARD_ADMINS)")
+        track = track or self.default_track
+        track_id = self.track_ids[self.bundle(track).track_id]
+        live = self.leaderboard_rows(track)
+        ranks = {r["submission_id"]: (k + 1, r["rank_score"]) for k, r in enumerate(live)}
+        with self.factory.begin() as session:
+            release = releases.cut_release(session, track_id, admin, note[:MAX_TEXT], ranks)
+            return releases.release_summary(release)
+
+    def releases(self, track: str | None = None) -> list[dict[str, Any]]:
+        """The releases of a track, newest first."""
+        track_id = self.track_ids[self.bundle(track or self.default_track).track_id]
+        with self.factory() as session:
+            rel = session.execute(select(Release).where(Release.track_id == track_id)
+                                  .order_by(Release.id.desc())).scalars().all()
+            return [releases.release_summary(r) for r in rel]
+
+    def release_rows(self, release_id: int) -> list[dict[str, Any]]:
+        """A release's board: entries ranked on the private part, with public rank and shift."""
+        with self.factory() as session:
+            release = session.get(Release, int(release_id))
+            if release is None:
+                raise ServiceError(f"no release #{release_id}")
+            return releases.release_rows(release)
 
     def workers(self) -> list[dict[str, Any]]:
         """Known workers with their last heartbeat (the app shows whether one is alive)."""

@@ -47,7 +47,7 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
     result = sandbox.run({"type": "references", "split": split}, wall_seconds=max(600.0, sandbox.limits.wall_seconds))
     if not result.ok or not result.references:
         raise RuntimeError(f"could not score reference entries: {result.error}")
-    reports = dict(result.references)
+    public, private = result.references["public"], result.references["private"]
     from sqlalchemy.exc import IntegrityError
 
     model_ids = set(bundle_public.model_ids)
@@ -55,7 +55,7 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
         owner = ensure_user(session, SYSTEM_USER)
         # Lock out a concurrent seeding worker: the (owner, track, dedup_key) key is unique.
         now = jobs.utcnow()
-        for name, report in reports.items():
+        for name, report in public.items():
             sub = Submission(owner_id=owner.id, track_id=track_id, kind=Kind.REFERENCE.value, split=split,
                              router_name=name, team="single model" if name in model_ids else "baseline",
                              router_type="other", status=Status.DONE.value, visibility=Visibility.PUBLIC.value,
@@ -66,10 +66,10 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
                 session.flush()
             except IntegrityError:
                 return 0
-            columns = jobs.add_results(session, sub.id, report)
+            columns = jobs.add_results(session, sub.id, report, private.get(name))
             for key, value in columns.items():
                 setattr(sub, key, value)
-    return len(reports)
+    return len(public)
 
 
 def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str) -> int:
@@ -98,6 +98,7 @@ def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int,
                     description=f"{info.get('router', '')} router from submissions/routers, trained on the public "
                                 f"split with VL-RouterBench's λ soft labels ({info.get('encoder', '')} text features)",
                     code_url="", file_sha256=digest, file_format="csv", file_size=len(data),
+                    ladder_key=f"starter:{name}",
                     dedup_key=f"starter:{digest}"[:64], status=Status.PENDING.value, created_at=jobs.utcnow()))
             added += 1
         except IntegrityError:
@@ -182,6 +183,9 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
+    #: how often a file is judged again when its participant's Ladder moved meanwhile
+    LADDER_RETRIES = 20
+
     def process(self, job: jobs.Job) -> None:
         self._state, self._current = "scoring", job.submission_id
         lost = threading.Event()
@@ -199,21 +203,37 @@ class Worker:
             if not job.file_sha256:
                 jobs.fail(self.factory, job.submission_id, self.worker_id, "the submission has no stored file")
                 return
-            result = self.sandboxes[job.track_id].run({"sha256": job.file_sha256, "format": job.file_format,
-                                                       "gzip": job.file_gzip, "split": job.split})
+            self._score(job, lost)
         finally:
             done.set()
             renewer.join()
             self._current = None
-        if lost.is_set():
-            log.warning("lost the lease of submission %s; its result is discarded", job.submission_id)
-            return
-        if result.ok and result.report is not None:
-            if jobs.complete(self.factory, job.submission_id, self.worker_id, result.report):
-                self.jobs_done += 1
-        else:
-            message = result.error or "scoring failed"
-            if result.problems:
-                message += ": " + "; ".join(p.get("message", "") for p in result.problems[:3])
-            if jobs.fail(self.factory, job.submission_id, self.worker_id, message, result.problems or None):
-                self.jobs_done += 1
+
+    def _score(self, job: jobs.Job, lost: threading.Event) -> None:
+        """Judge the file against its participant's Ladder and write the results; judged again when
+        another file of the same participant was written in the meantime."""
+        for _ in range(self.LADDER_RETRIES):
+            ladder = jobs.ladder_state(self.factory, job.track_id, job.ladder_key) if job.ladder_key else None
+            result = self.sandboxes[job.track_id].run({
+                "sha256": job.file_sha256, "format": job.file_format, "gzip": job.file_gzip, "split": job.split,
+                "ladder": {"refs": ladder.refs if ladder else [], "name": f"#{job.submission_id}"}})
+            if lost.is_set():
+                log.warning("lost the lease of submission %s; its result is discarded", job.submission_id)
+                return
+            if not (result.ok and result.report is not None):
+                message = result.error or "scoring failed"
+                if result.problems:
+                    message += ": " + "; ".join(p.get("message", "") for p in result.problems[:3])
+                if jobs.fail(self.factory, job.submission_id, self.worker_id, message, result.problems or None):
+                    self.jobs_done += 1
+                return
+            try:
+                if jobs.complete(self.factory, job.submission_id, self.worker_id, result.report, result.private,
+                                 result.public_best_point, ladder):
+                    self.jobs_done += 1
+                return
+            except jobs.StaleLadder:
+                log.info("submission %s: its Ladder moved while it was judged; judging again", job.submission_id)
+        jobs.fail(self.factory, job.submission_id, self.worker_id,
+                  "the submission could not be placed on its Ladder: other submissions of the same participant "
+                  "kept arriving; it will be accepted if submitted again")

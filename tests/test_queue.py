@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from conftest import make_settings
 from submissions import queue as jobs
-from submissions.models import Base, ResultPoint, Submission
+from submissions.models import Base, PrivatePoint, ResultPoint, Submission
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.worker import Worker
 
@@ -47,19 +47,25 @@ def test_full_path_submit_worker_done(service, sim_sources, sim_bundle):
     view = service.status(res.submission_id, "alice")
     assert view.status == "DONE" and view.attempts == 1 and view.queue_position is None
     (point,) = view.points
-    test_rows = sim_bundle.split_rows("test")
+    # Shown: the public part only, at the Ladder's precision (0.1 accuracy points, 3 significant
+    # digits of cost); the private part's exact score is stored, shown nowhere.
+    public, private = sim_bundle.split_rows("test:public"), sim_bundle.split_rows("test:private")
     j = sim_bundle.model_ids.index("GPT-4o")
-    assert point["accuracy"] == pytest.approx(sim_bundle.quality[test_rows, j].mean(), abs=1e-12)
-    assert point["cost"] == pytest.approx(sim_bundle.cost[test_rows, j].mean(), abs=1e-15)
+    assert point["accuracy"] == pytest.approx(round(sim_bundle.quality[public, j].mean(), 3), abs=1e-12)
+    assert point["cost"] == pytest.approx(float(f"{sim_bundle.cost[public, j].mean():.3g}"), rel=1e-12)
+    with service.factory() as s:
+        (priv,) = s.execute(select(PrivatePoint).where(PrivatePoint.submission_id == res.submission_id)).scalars()
+    assert priv.accuracy == pytest.approx(sim_bundle.quality[private, j].mean(), abs=1e-12)
     assert set(point["per_family"]) == {"General", "STEM", "Charts & OCR/Document"}
     (listed,) = service.list_mine("alice")  # list views carry the headline numbers without the breakdowns
     assert (listed.accuracy, listed.rank_score) == (point["accuracy"], point["rank_score"]) and listed.points == []
     rows = service.leaderboard_rows(track)
     names = [r["router"] for r in rows]
     assert "GPT-4o everywhere" in names and "Oracle" in names and "StrongestPerDataset" in names
-    ref = next(r for r in rows if r["router"] == "GPT-4o")  # the single-model reference entry
+    ref = next(r for r in rows if r["router"] == "GPT-4o")  # the single-model reference entry, exact
     mine = next(r for r in rows if r["router"] == "GPT-4o everywhere")
-    assert ref["accuracy"] == pytest.approx(mine["accuracy"], abs=1e-12)
+    assert ref["accuracy"] == pytest.approx(sim_bundle.quality[public, j].mean(), abs=1e-12)
+    assert mine["accuracy"] == pytest.approx(round(ref["accuracy"], 3), abs=1e-12)
     assert rows[0]["router"] in ("Oracle", "Oracle curve")
     assert any(w["jobs_done"] == 1 for w in service.workers())
 

@@ -108,4 +108,5 @@ def test_routers_train_command_and_starter_entries(tmp_path, capsys):
     rows = SubmissionService(settings, tracks=[str(path)]).leaderboard_rows()
     starters = {r["router"]: r for r in rows if r["kind"] == "starter"}
     assert set(starters) == {"Starter kNN (λ sweep)", "Starter linear (λ sweep)"}
-    assert all(r["n_points"] == 12 and r["nauc"] is not None for r in starters.values())
+    # 12 λ points per file, each judged by the starter's own Ladder on the 8 public test samples
+    assert all(r["n_points"] == 12 and 1 <= r["n_released"] <= 12 for r in starters.values())

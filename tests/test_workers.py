@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from conftest import make_settings
 from submissions import queue as jobs
-from submissions.models import QuotaUsage, ResultPoint, Submission, Worker as WorkerRow
+from submissions.models import PrivatePoint, QuotaUsage, ResultPoint, Submission, Worker as WorkerRow
 from submissions.service import SubmissionMeta, SubmissionService
 from submissions.status import Status
 from submissions.worker import Worker
@@ -126,9 +126,11 @@ def test_worker_killed_mid_job_is_replaced_after_its_lease(db, tmp_path, sim_bun
     assert second.returncode == 0, err
     view = service.status(sid, "alice")
     assert view.status == "DONE" and view.attempts == 2, (view.status, view.error)
-    assert len(view.points) == 100
+    assert len(view.points) + len(view.held) == 100 and view.points  # every point judged by the Ladder once
     with service.factory() as s:
         assert s.execute(select(func.count()).select_from(ResultPoint).where(ResultPoint.submission_id == sid)
+                         ).scalar_one() == 100
+        assert s.execute(select(func.count()).select_from(PrivatePoint).where(PrivatePoint.submission_id == sid)
                          ).scalar_one() == 100
         assert s.get(WorkerRow, owner) is not None
 
