@@ -10,7 +10,8 @@ Routing is two-dimensional — a cheaper but less accurate point is a real contr
 attack — so this is a *Pareto* Ladder, the paper's parameter-free form applied per dimension:
 
 * every operating point is one submission to the Ladder of its participant (per user and track);
-  the points of a file are taken cheapest first;
+  the points of a file are taken most expensive first (an honest λ sweep then descends its curve,
+  each cheaper point significantly cheaper than the ones before, and keeps its shape);
 * a point is **released** when, against *every* point the participant has released before, it is
   either significantly more accurate or significantly cheaper: a one-sided paired test on the
   per-sample differences, ``mean(d) > k · sd(d) / √n`` with ``k`` = ``threshold_se``;
@@ -83,6 +84,10 @@ def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float)
     if released.shape[1] == 0 or n == 0:
         return np.zeros(released.shape[1], dtype=bool)
     d = new[:, None] - released
+    # The test is scale-free; scaling each column to max |d| = 1 keeps tiny differences (costs of a
+    # fraction of a cent) from underflowing to sd = 0 when squared.
+    scale = np.abs(d).max(axis=0)
+    d = d / np.where(scale > 0, scale, 1.0)
     mean = d.mean(axis=0)
     sd = d.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
     return (mean > 0) & (mean > threshold_se * sd / math.sqrt(n))
@@ -93,7 +98,7 @@ def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_qua
           settings: LadderSettings = DEFAULT_SETTINGS) -> list[Verdict]:
     """Run the points of one file (per-sample ``quality``/``cost``, (n, P)) through a participant's
     Ladder whose released points are ``released_*`` ((n, R)). Verdicts come in ``labels`` order;
-    points are judged cheapest first, and each released point joins the Ladder at once."""
+    points are judged most expensive first, and each released point joins the Ladder at once."""
     n, P = quality.shape
     R = released_quality.shape[1]
     ref_q = np.empty((n, R + P), dtype=np.float64)
@@ -101,7 +106,7 @@ def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_qua
     ref_q[:, :R], ref_c[:, :R] = released_quality, released_cost
     ref_labels = list(released_labels)
     verdicts: dict[int, Verdict] = {}
-    for t in np.argsort(cost.mean(axis=0), kind="stable"):
+    for t in np.argsort(-cost.mean(axis=0), kind="stable"):
         k = len(ref_labels)
         q, c = quality[:, t].astype(np.float64), cost[:, t].astype(np.float64)
         more_accurate = significant_gain(q, ref_q[:, :k], settings.threshold_se)

@@ -305,6 +305,46 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_upgrade_bundle(args: argparse.Namespace) -> int:
+    import evaluator
+    from evaluator.bundle import upgrade_bundle
+
+    try:
+        upgrade_bundle(args.bundle)
+        bundle = evaluator.load_bundle(args.bundle)
+    except evaluator.EvaluatorError as exc:
+        return _fail(str(exc))
+    print(f"{args.bundle}: bundle format 2 — which test row is public or private is now kept in hidden/ "
+          f"({bundle.track_id})")
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    """Cut a release: each participant's final submissions ranked on the private part."""
+    import evaluator
+    from submissions.config import Settings
+    from submissions.service import ServiceError, SubmissionService
+
+    settings = Settings.from_env()
+    admin = args.admin or next(iter(sorted(settings.admins)), None)
+    if admin is None:
+        return _fail("no admin: set ROUTERBOARD_ADMINS (comma-separated usernames) and pass --admin NAME")
+    try:
+        service = SubmissionService(settings, tracks=[args.track])
+        release = service.cut_release(admin, service.default_track, args.note)
+    except (ServiceError, evaluator.EvaluatorError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(release, indent=2))
+    rows = service.release_rows(release["id"])
+    print(f"{'rank':>4} {'public':>6} {'shift':>5}  {'rank score':>10} {'accuracy':>8}  router")
+    for r in rows:
+        pub = "-" if r["public_rank"] is None else str(r["public_rank"])
+        shift = "-" if r["shift"] is None else f"{r['shift']:+d}"
+        print(f"{r['private_rank']:>4} {pub:>6} {shift:>5}  {100 * r['rank_score']:10.2f} {100 * r['accuracy']:7.2f}%  "
+              f"{r['router']}")
+    return 0
+
+
 def _cmd_hash_password(args: argparse.Namespace) -> int:
     import getpass
 
@@ -419,6 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", default=None, help="user:password for apps with accounts")
     p.add_argument("--wait", type=float, default=0, help="wait up to this many seconds for DONE/FAILED")
     p.set_defaults(func=_cmd_submit)
+
+    p = sub.add_parser("upgrade-bundle", help="bring a format-1 bundle to format 2 (part labels into hidden/)")
+    p.add_argument("bundle", help="bundle directory (its hidden/ part must be present)")
+    p.set_defaults(func=_cmd_upgrade_bundle)
+
+    p = sub.add_parser("release", help="admin: cut a release — final submissions ranked on the private part")
+    p.add_argument("--track", default="vlrb-sim", help="bundle directory or built-in track name")
+    p.add_argument("--admin", default=None, help="admin username (default: the first of ROUTERBOARD_ADMINS)")
+    p.add_argument("--note", default="", help="a note shown with the release")
+    p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("hash-password", help="hash a password for ROUTERBOARD_USERS (user:hash,…)")
     p.add_argument("--password", default=None, help="the password (prompted for when omitted)")

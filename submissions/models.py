@@ -11,7 +11,7 @@ on the private part, which no view reads until an admin cuts a release (``releas
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, false, true)
@@ -50,7 +50,7 @@ class Submission(Base):
     __table_args__ = (
         # One live copy of a file per user and track; withdrawn ones clear dedup_key (NULLs never collide).
         UniqueConstraint("owner_id", "track_id", "dedup_key", name="uq_submission_dedup"),
-        Index("ix_submissions_queue", "status", "created_at"),
+        Index("ix_submissions_queue", "status", "queued_at"),
         Index("ix_submissions_owner", "owner_id", "track_id"),
         Index("ix_submissions_ladder", "track_id", "ladder_key"),
     )
@@ -79,6 +79,9 @@ class Submission(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: when the job last entered the queue (its submission, a re-run, a re-scoring after an upgrade):
+    #: the queue's order and its pending timeout count from here, ``created_at`` stays the submission time
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(timezone.utc))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     n_points: Mapped[int] = mapped_column(Integer, default=0)

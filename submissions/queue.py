@@ -93,7 +93,7 @@ def fail_stale_pending(session: Session, timeout_seconds: int) -> int:
     every submission ends DONE or FAILED within a bounded time, worker or not."""
     now = utcnow()
     stale = and_(Submission.status == Status.PENDING.value,
-                 Submission.created_at < now - timedelta(seconds=timeout_seconds))
+                 Submission.queued_at < now - timedelta(seconds=timeout_seconds))
     # Read first: this runs on every status read, and an UPDATE — even one matching nothing — would
     # take SQLite's write lock away from the workers each time.
     if session.execute(select(Submission.id).where(stale).limit(1)).first() is None:
@@ -119,7 +119,7 @@ def claim(factory: sessionmaker[Session], worker_id: str, *, lease_seconds: int,
         cond = _claimable(now, max_attempts)
         if track_ids is not None:
             cond = and_(cond, Submission.track_id.in_(track_ids))
-        pick = select(Submission.id).where(cond).order_by(Submission.created_at, Submission.id).limit(1)
+        pick = select(Submission.id).where(cond).order_by(Submission.queued_at, Submission.id).limit(1)
         values: dict[str, Any] = dict(status=Status.RUNNING.value, lease_owner=worker_id,
                                       lease_expires_at=now + timedelta(seconds=lease_seconds),
                                       attempts=Submission.attempts + 1,
@@ -292,8 +292,8 @@ def queue_position(session: Session, sub: Submission) -> int | None:
         return None
     ahead = session.execute(select(func.count()).select_from(Submission).where(
         Submission.status == Status.PENDING.value,
-        or_(Submission.created_at < sub.created_at,
-            and_(Submission.created_at == sub.created_at, Submission.id < sub.id)))).scalar_one()
+        or_(Submission.queued_at < sub.queued_at,
+            and_(Submission.queued_at == sub.queued_at, Submission.id < sub.id)))).scalar_one()
     return int(ahead) + 1
 
 

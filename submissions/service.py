@@ -359,7 +359,7 @@ class SubmissionService:
             session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == sub.id))
             sub.status, sub.attempts, sub.error, sub.problems = Status.PENDING.value, 0, None, None
             sub.lease_owner = sub.lease_expires_at = sub.finished_at = sub.started_at = None
-            sub.created_at = jobs.utcnow()
+            sub.queued_at = jobs.utcnow()
             session.flush()
             return self._view(session, sub)
 

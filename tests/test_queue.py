@@ -154,6 +154,6 @@ def test_a_job_no_worker_takes_fails_after_the_pending_timeout(db_url, tmp_path,
     assert service.status(sid, "alice").status == "PENDING"
     with service.factory.begin() as s:
         s.execute(update(Submission).where(Submission.id == sid)
-                  .values(created_at=jobs.utcnow() - timedelta(hours=2)))
+                  .values(queued_at=jobs.utcnow() - timedelta(hours=2)))
     view = service.list_mine("alice")[0]
     assert view.status == "FAILED" and "no evaluation worker picked this submission up within 1 h" in view.error

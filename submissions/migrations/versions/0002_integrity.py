@@ -7,13 +7,16 @@ without the hidden data, so the upgrade keeps every submission (ids, owners, fil
 timestamps) and:
 
 * re-queues each DONE user or starter submission (status PENDING, in its original order, no quota
-  used) after deleting its old whole-test results, so workers score it again through the Ladder;
+  used) after deleting its old whole-test results, so workers score it again through the Ladder
+  (a new ``queued_at`` column says when a job entered the queue; ``created_at`` stays the submission time);
 * deletes the old results of withdrawn/hidden submissions (they are not re-scored);
 * deletes the reference entries, which every worker scores again (on both parts) when missing.
 
 Revision ID: 0002
 Revises: 0001
 """
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -29,6 +32,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('ladder_key', sa.String(length=300), nullable=True))
         batch.add_column(sa.Column('final_choice', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column('public_best_point', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True))
         batch.create_index('ix_submissions_ladder', ['track_id', 'ladder_key'])
     with op.batch_alter_table('result_points') as batch:
         batch.add_column(sa.Column('released', sa.Boolean(), nullable=False, server_default=sa.true()))
@@ -111,6 +115,19 @@ def upgrade() -> None:
                "WHERE status = 'DONE' AND kind IN ('user', 'starter') AND visibility <> 'hidden'")
     op.execute("UPDATE submissions SET best_point = NULL, nauc = NULL, ps = NULL, qnc = NULL, gap_closed = NULL, "
                "report = NULL")
+    # The queue orders and times out jobs by when they (re-)entered it; re-queued ones enter now, in
+    # their original order (ids increase with submission time).
+    # (``now`` bound through SQLAlchemy's DateTime, so SQLite stores it in the same text format as
+    # every other timestamp and string comparisons order it right.)
+    op.execute("UPDATE submissions SET queued_at = created_at")
+    op.get_bind().execute(
+        sa.text("UPDATE submissions SET queued_at = :now WHERE status = 'PENDING'")
+        .bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+        {"now": datetime.now(timezone.utc)})
+    with op.batch_alter_table('submissions') as batch:
+        batch.alter_column('queued_at', existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch.drop_index('ix_submissions_queue')
+        batch.create_index('ix_submissions_queue', ['status', 'queued_at'])
 
 
 def downgrade() -> None:
@@ -127,7 +144,10 @@ def downgrade() -> None:
         batch.drop_column('covered_by')
         batch.drop_column('released')
     with op.batch_alter_table('submissions') as batch:
+        batch.drop_index('ix_submissions_queue')
+        batch.create_index('ix_submissions_queue', ['status', 'created_at'])
         batch.drop_index('ix_submissions_ladder')
+        batch.drop_column('queued_at')
         batch.drop_column('public_best_point')
         batch.drop_column('final_choice')
         batch.drop_column('ladder_key')
