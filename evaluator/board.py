@@ -57,14 +57,15 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
         raise ValueError(f"board scoring takes test-split decisions, got {decisions.split!r}")
     released = released or Released.none(decisions.choices.shape[1])
     public = restrict(bundle, decisions, PUBLIC_SPLIT)
-    exact = score_decisions(bundle, public, replicates=0).to_dict()
     q, c = per_sample(bundle, public)
+    exact = score_decisions(bundle, public, replicates=0, values=(q, c)).to_dict()
     ref = restrict(bundle, Decisions("test", released.labels, released.choices), PUBLIC_SPLIT)
     ref_q, ref_c = per_sample(bundle, ref) if released.labels else (np.zeros((q.shape[0], 0)),) * 2
     labels = [f"{name} · {p}" if name else p for p in public.points]
     verdicts = [Verdict(public.points[i], v.released, v.covered_by) for i, v in
                 enumerate(climb(q, c, labels, ref_q, ref_c, released.labels, settings))]
-    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT)).to_dict()
+    # Releases show the private rank score and its interval; the test against the best single model is not shown.
+    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), paired_tests=False).to_dict()
     best = max(exact["points"], key=lambda p: (p["rank_score"] or 0.0))["point"]
     return BoardResult(shown_report(exact, verdicts, settings), private, verdicts, best)
 

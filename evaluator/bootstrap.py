@@ -83,7 +83,9 @@ def bootstrap_means(values: np.ndarray, replicates: int = DEFAULT_REPLICATES, se
 def interval(replicates: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval per column of a (replicates × k) array."""
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.nanquantile(replicates, [alpha, 1.0 - alpha], axis=0)
+    # np.quantile sorts each column once; nanquantile goes column by column in Python, 20× slower.
+    quantile = np.nanquantile if np.isnan(replicates).any() else np.quantile
+    lo, hi = quantile(replicates, [alpha, 1.0 - alpha], axis=0)
     return lo, hi
 
 
@@ -102,15 +104,19 @@ class PairedTest:
                 "ci_high": self.ci_high, "p_value": self.p_value}
 
 
-def paired_test(metric: str, observed_delta: float, replicate_deltas: np.ndarray,
-                confidence: float = CONFIDENCE) -> PairedTest:
-    """Two-sided bootstrap p-value for ``delta ≠ 0``: twice the smaller tail share, capped at 1.
+def paired_test(metric: str, observed_delta: np.ndarray, replicate_deltas: np.ndarray,
+                confidence: float = CONFIDENCE) -> list[PairedTest]:
+    """Two-sided bootstrap p-values for ``delta ≠ 0``, one per column of ``replicate_deltas``
+    (replicates × k) with its ``observed_delta`` (k,): twice the smaller tail share, capped at 1.
 
     With identical decisions every replicate delta is 0 and p = 1.
     """
     d = np.asarray(replicate_deltas, dtype=np.float64)
-    lo, hi = interval(d[:, None], confidence)
-    below = float(np.mean(d <= 0))
-    above = float(np.mean(d >= 0))
-    p = min(1.0, 2.0 * min(below, above))
-    return PairedTest(metric, float(observed_delta), float(lo[0]), float(hi[0]), p)
+    observed = np.atleast_1d(np.asarray(observed_delta, dtype=np.float64))
+    if d.ndim == 1:
+        d = d[:, None]
+    lo, hi = interval(d, confidence)
+    below = np.mean(d <= 0, axis=0)
+    above = np.mean(d >= 0, axis=0)
+    p = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    return [PairedTest(metric, float(observed[j]), float(lo[j]), float(hi[j]), float(p[j])) for j in range(d.shape[1])]

@@ -78,11 +78,12 @@ class Verdict:
 
 
 def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float) -> np.ndarray:
-    """Per released column, whether ``new`` (n,) beats it (n, R): one-sided paired test on the
-    per-sample differences, ``mean > threshold_se · sd / √n`` (and mean > 0)."""
+    """Whether ``new`` beats each released column: a one-sided paired test on the per-sample
+    differences, ``mean > threshold_se · sd / √n`` (and mean > 0). ``new`` is (n,) or (n, d) and
+    ``released`` (n, R) or (n, R, d), compared along the last axis; the answer is (R,) or (R, d)."""
     n = new.shape[0]
     if released.shape[1] == 0 or n == 0:
-        return np.zeros(released.shape[1], dtype=bool)
+        return np.zeros(released.shape[1:], dtype=bool)
     d = new[:, None] - released
     # The test is scale-free; scaling each column to max |d| = 1 keeps tiny differences (costs of a
     # fraction of a cent) from underflowing to sd = 0 when squared.
@@ -101,21 +102,19 @@ def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_qua
     points are judged most expensive first, and each released point joins the Ladder at once."""
     n, P = quality.shape
     R = released_quality.shape[1]
-    ref_q = np.empty((n, R + P), dtype=np.float64)
-    ref_c = np.empty((n, R + P), dtype=np.float64)
-    ref_q[:, :R], ref_c[:, :R] = released_quality, released_cost
+    # per released point, accuracy and negated cost side by side: "more accurate or cheaper" is one test
+    ref = np.empty((n, R + P, 2), dtype=np.float64)
+    ref[:, :R, 0], ref[:, :R, 1] = released_quality, -np.asarray(released_cost, dtype=np.float64)
     ref_labels = list(released_labels)
     verdicts: dict[int, Verdict] = {}
     for t in np.argsort(-cost.mean(axis=0), kind="stable"):
         k = len(ref_labels)
-        q, c = quality[:, t].astype(np.float64), cost[:, t].astype(np.float64)
-        more_accurate = significant_gain(q, ref_q[:, :k], settings.threshold_se)
-        cheaper = significant_gain(-c, -ref_c[:, :k], settings.threshold_se)
-        covered = np.flatnonzero(~(more_accurate | cheaper))
+        new = np.stack([quality[:, t], -cost[:, t]], axis=1).astype(np.float64)
+        covered = np.flatnonzero(~significant_gain(new, ref[:, :k], settings.threshold_se).any(axis=1))
         if covered.size:
             verdicts[int(t)] = Verdict(labels[t], False, ref_labels[int(covered[0])])
             continue
-        ref_q[:, k], ref_c[:, k] = q, c
+        ref[:, k] = new
         ref_labels.append(labels[t])
         verdicts[int(t)] = Verdict(labels[t], True)
     return [verdicts[t] for t in range(P)]

@@ -111,9 +111,8 @@ class ScoreReport:
         }
 
 
-def _groups(names: list[str], acc: np.ndarray, cost: np.ndarray, counts: np.ndarray,
-            cmin: float, cmax: float) -> dict[str, GroupScore]:
-    rs = rank_score(acc, cost, cmin, cmax)
+def _groups(names: list[str], acc: np.ndarray, cost: np.ndarray, rs: np.ndarray,
+            counts: np.ndarray) -> dict[str, GroupScore]:
     return {name: GroupScore(float(acc[g]), float(cost[g]), float(rs[g]), int(counts[g]))
             for g, name in enumerate(names) if counts[g] > 0}
 
@@ -128,11 +127,15 @@ def per_sample(bundle: Bundle, decisions: Decisions) -> tuple[np.ndarray, np.nda
 
 
 def score_decisions(bundle: Bundle, decisions: Decisions, *, replicates: int = DEFAULT_REPLICATES,
-                    seed: int = DEFAULT_SEED, breakdowns: bool = True) -> ScoreReport:
-    """Score model choices already aligned with the split (see :class:`Decisions`)."""
+                    seed: int = DEFAULT_SEED, breakdowns: bool = True, paired_tests: bool = True,
+                    values: tuple[np.ndarray, np.ndarray] | None = None) -> ScoreReport:
+    """Score model choices already aligned with the split (see :class:`Decisions`).
+
+    ``values``: the decisions' per-sample quality and cost when the caller has them already
+    (:func:`per_sample`); ``paired_tests=False`` skips the test against the best single model."""
     sa: SplitArrays = split_arrays(bundle, decisions.split)
     cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
-    Q, Cc = per_sample(bundle, decisions)  # (n, P)
+    Q, Cc = values if values is not None else per_sample(bundle, decisions)  # (n, P)
     n, P = Q.shape
     acc = Q.mean(axis=0)
     cost = Cc.mean(axis=0)
@@ -159,9 +162,11 @@ def score_decisions(bundle: Bundle, decisions: Decisions, *, replicates: int = D
             lo, hi = interval(b)
             for p in range(P):
                 ci[p][name] = (float(lo[p]), float(hi[p]))
-        for p in range(P):
-            paired[p]["accuracy"] = paired_test("accuracy", acc[p] - best_acc, acc_b[:, p] - boot[:, 2 * P])
-            paired[p]["rank_score"] = paired_test("rank_score", rs[p] - best_rs, rs_b[:, p] - best_rs_b)
+        if paired_tests:
+            for metric, observed, deltas in (("accuracy", acc - best_acc, acc_b - boot[:, 2 * P:2 * P + 1]),
+                                             ("rank_score", rs - best_rs, rs_b - best_rs_b[:, None])):
+                for p, test in enumerate(paired_test(metric, observed, deltas)):
+                    paired[p][metric] = test
 
     fam: list[dict[str, GroupScore]] = [{} for _ in range(P)]
     dsets: list[dict[str, GroupScore]] = [{} for _ in range(P)]
@@ -169,8 +174,9 @@ def score_decisions(bundle: Bundle, decisions: Decisions, *, replicates: int = D
         for codes, names, out in ((sa.family_codes, sa.family_names, fam), (sa.dataset_codes, sa.dataset_names, dsets)):
             gq, counts = group_means(Q, codes, len(names))
             gc, _ = group_means(Cc, codes, len(names))
+            grs = rank_score(gq, gc, cmin, cmax)
             for p in range(P):
-                out[p] = _groups(names, gq[:, p], gc[:, p], counts, cmin, cmax)
+                out[p] = _groups(names, gq[:, p], gc[:, p], grs[:, p], counts)
 
     points = [PointReport(decisions.points[p], float(acc[p]), float(cost[p]), float(total[p]), float(rs[p]),
                           ci[p], paired[p], fam[p], dsets[p]) for p in range(P)]

@@ -31,3 +31,14 @@ def test_app_benchmark_runs_quick():
                          capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Pareto figure" in out.stdout and "bare pandas read" in out.stdout
+
+
+def test_integrity_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "tests/benchmarks/bench_integrity.py", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for tag in ("[1]", "[2]", "[3]", "[4]", "[5]"):
+        assert tag in out.stdout
+    # the decoding rows: raw recovers what it probes, the Ladder nothing
+    rows = [line.split() for line in out.stdout.splitlines() if line.startswith("one ")]
+    assert len(rows) == 2 and all(int(r[-1]) == 0 and int(r[-3]) == 0 for r in rows), out.stdout

@@ -63,6 +63,9 @@ def test_bootstrap_interval_of_a_constant_is_a_point_and_seeded():
 def test_paired_test_p_value_from_tail_shares():
     from evaluator.bootstrap import paired_test
 
-    t = paired_test("accuracy", 0.1, np.array([0.05, 0.1, 0.2, -0.01]))
+    (t,) = paired_test("accuracy", 0.1, np.array([0.05, 0.1, 0.2, -0.01]))
     assert t.p_value == pytest.approx(2 * 0.25)  # one of four replicates at or below zero
-    assert paired_test("accuracy", 0.0, np.zeros(10)).p_value == 1.0
+    assert paired_test("accuracy", 0.0, np.zeros(10))[0].p_value == 1.0
+    # one call tests many columns (the points of a curve), each as if alone
+    many = paired_test("accuracy", np.array([0.1, 0.0]), np.column_stack([[0.05, 0.1, 0.2, -0.01], np.zeros(4)]))
+    assert [x.p_value for x in many] == pytest.approx([0.5, 1.0]) and many[0].delta == 0.1
