@@ -8,6 +8,7 @@ each problem has a stable code, a message that says how to fix it, and the first
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,10 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("sample_id", "model_id")
 POINT_COLUMN = "point"
 DEFAULT_POINT = "default"
 MAX_POINTS = 100
+#: a point label is stored and shown (and names a released point, ``#12 · <label>``): short printable text
+MAX_POINT_LABEL = 100
 MAX_EXAMPLES = 5
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,14 @@ class Decisions:
 
 
 def _examples(values: Any) -> list[Any]:
+    """The first few offending values, made safe to store and show: control characters (a NUL byte
+    cannot even be stored by PostgreSQL) are written as escapes."""
     out = []
     for v in list(values)[:MAX_EXAMPLES]:
-        out.append(v.item() if isinstance(v, np.generic) else v)
+        v = v.item() if isinstance(v, np.generic) else v
+        if isinstance(v, str) and _CONTROL.search(v):
+            v = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
+        out.append(v)
     return out
 
 
@@ -123,6 +132,13 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
     else:
         point_labels = pd.Series(DEFAULT_POINT, index=frame.index)
     point_codes, point_names = _ordered_points(point_labels)
+    bad_labels = [p for p in point_names if len(p) > MAX_POINT_LABEL or _CONTROL.search(p)]
+    if bad_labels:
+        problems.append(Problem("bad_point_label",
+                                f"{len(bad_labels)} point label(s) are longer than {MAX_POINT_LABEL} characters or "
+                                "contain control characters (such as a NUL byte); use short printable labels such as "
+                                "a budget or a λ value", _examples(p[:40] for p in bad_labels), len(bad_labels)))
+        return problems, None
     if len(point_names) > MAX_POINTS:
         problems.append(Problem("too_many_points",
                                 f"the file has {len(point_names)} operating points; at most {MAX_POINTS} are allowed",

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from submissions.models import Track, User
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def alembic_config(url: str) -> Config:
@@ -42,7 +49,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # application_name lets an operator (and the tests) tell the project's connections apart in pg_stat_activity
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={
+        "application_name": os.environ.get("ROUTERBOARD_DB_APPLICATION_NAME", "routerboard")})
 
 
 def migrate(engine: Engine) -> None:
@@ -60,6 +69,37 @@ def connect(url: str) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     migrate(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that says nothing about the job: the connection dropped (a restart, a
+    failover, ``pg_terminate_backend``), the server is not reachable yet, or SQLite is busy. The
+    same call may succeed once the database is back."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def retrying(fn: Callable[..., T], *args: Any, stop: threading.Event | None = None, what: str = "database call",
+             max_wait: float = 30.0, **kwargs: Any) -> T:
+    """Call ``fn`` until it does not fail with a transient database error, backing off from 0.5 s to
+    ``max_wait`` between tries; forever unless ``stop`` is set (then the last error is raised).
+    Each ``fn`` here is one transaction, so a retry never applies half of one twice."""
+    delay = 0.5
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — only transient errors are retried
+            if not is_transient(exc) or (stop is not None and stop.is_set()):
+                raise
+            log.warning("%s failed (%s: %s); retrying in %.1f s", what, type(exc).__name__,
+                        str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "", delay)
+            if stop is not None:
+                if stop.wait(delay):
+                    raise
+            else:
+                time.sleep(delay)
+            delay = min(max_wait, delay * 2)
 
 
 def utcnow() -> datetime:

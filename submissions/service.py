@@ -31,7 +31,19 @@ from submissions.validation import ValidationResult, validate
 
 MAX_NAME = 100
 MAX_TEXT = 5000
+MAX_URL = 2000
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_chars(text: str, allow_newlines: bool) -> str:
+    """The control characters in ``text``, named (``NUL, U+001B``); empty when there are none.
+    Tabs and newlines are fine in a multi-line field only."""
+    found = sorted(set((_CONTROL if allow_newlines else _CONTROL_OR_NEWLINE).findall(text or "")))
+    return ", ".join("NUL" if c == "\x00" else f"U+{ord(c):04X}" for c in found)
 
 
 #: how many final submissions a participant may choose per track for releases (Kaggle's default)
@@ -62,6 +74,14 @@ class SubmissionMeta:
         out: list[Problem] = []
         if not self.router_name.strip():
             out.append(Problem("missing_router_name", "give the router a name"))
+        for label, value, multiline in (("router name", self.router_name, False), ("team", self.team, False),
+                                        ("description", self.description, True), ("paper link", self.paper_url, False),
+                                        ("code link", self.code_url, False)):
+            bad = _control_chars(value, allow_newlines=multiline)
+            if bad:
+                out.append(Problem("control_characters", f"the {label} contains control characters ({bad}); "
+                                   "remove them (databases cannot store a NUL byte, and none of them would display)",
+                                   [value[:60]]))
         if len(self.router_name) > MAX_NAME or len(self.team) > MAX_NAME:
             out.append(Problem("too_long", f"router and team names are at most {MAX_NAME} characters"))
         if len(self.description) > MAX_TEXT:
@@ -70,7 +90,9 @@ class SubmissionMeta:
             out.append(Problem("bad_router_type", f"router type must be one of {list(ROUTER_TYPES)}",
                                [self.router_type]))
         for label, url in (("paper link", self.paper_url), ("code link", self.code_url)):
-            if url and not _URL.match(url.strip()):
+            if len(url) > MAX_URL:
+                out.append(Problem("too_long", f"the {label} is at most {MAX_URL} characters"))
+            elif url and not _URL.match(url.strip()):
                 out.append(Problem("bad_url", f"the {label} must be an http(s) address", [url[:100]]))
         if self.visibility not in (Visibility.PUBLIC.value, Visibility.PRIVATE.value):
             out.append(Problem("bad_visibility", "visibility must be 'public' or 'private'", [self.visibility]))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import evaluator
 from submissions import queue as jobs
 from submissions.config import Settings
-from submissions.db import connect, ensure_track, ensure_user
+from submissions.db import connect, ensure_track, ensure_user, is_transient, retrying
 from submissions.models import Submission
 from submissions.sandbox import Sandbox, SandboxLimits
 from submissions.status import Kind, Status, Visibility
@@ -128,7 +128,8 @@ class Worker:
         for src in self.sources:
             public = evaluator.load_bundle(src.public_path, hidden=False)
             track_id = ensure_track(self.factory, public, src.public_path)
-            box = Sandbox(src.public_path, src.hidden_path, str(self.settings.store_dir), limits)
+            box = self.sandboxes.get(track_id) or Sandbox(src.public_path, src.hidden_path,
+                                                          str(self.settings.store_dir), limits)
             box.ensure_started()
             self.sandboxes[track_id] = box
             added = seed_references(self.factory, box, public, track_id)
@@ -146,19 +147,29 @@ class Worker:
             except Exception:  # a missed beat is shown as a stale heartbeat; never kill the worker for it
                 log.exception("heartbeat failed")
 
+    def _db(self, fn, *args, what: str, **kwargs):
+        """A database call that survives a lost connection: retried with backoff until it goes
+        through (or the worker is asked to stop)."""
+        return retrying(fn, *args, stop=self._stop, what=what, **kwargs)
+
     # -------------------------------------------------------------------- loop
     def run(self, *, max_jobs: int | None = None, stop_when_idle: bool = False) -> int:
-        jobs.heartbeat(self.factory, self.worker_id, state="starting")
-        self.prepare()
+        self._db(jobs.heartbeat, self.factory, self.worker_id, state="starting", what="first heartbeat")
+        self._db(self.prepare, what="start-up (tracks, reference entries, starters)")
         beat = threading.Thread(target=self._beat, daemon=True)
         beat.start()
         try:
             while not self._stop.is_set():
                 self._state = "idle"
-                job = jobs.claim(self.factory, self.worker_id, lease_seconds=self.settings.lease_seconds,
-                                 max_attempts=self.settings.max_attempts, track_ids=list(self.sandboxes))
+                try:
+                    job = self._db(jobs.claim, self.factory, self.worker_id, lease_seconds=self.settings.lease_seconds,
+                                   max_attempts=self.settings.max_attempts, track_ids=list(self.sandboxes), what="claim")
+                except Exception:
+                    if self._stop.is_set():
+                        break
+                    raise
                 if job is None:
-                    if stop_when_idle and not self._unfinished():
+                    if stop_when_idle and not self._db(self._unfinished, what="queue check"):
                         break
                     self._stop.wait(self.poll_seconds)
                     continue
@@ -167,7 +178,10 @@ class Worker:
                     break
         finally:
             self._stop.set()
-            jobs.heartbeat(self.factory, self.worker_id, state="stopped", current=None, jobs_done=self.jobs_done)
+            try:
+                jobs.heartbeat(self.factory, self.worker_id, state="stopped", current=None, jobs_done=self.jobs_done)
+            except Exception:  # the database may be gone for good; the stale heartbeat says as much
+                log.exception("last heartbeat failed")
             for box in self.sandboxes.values():
                 box.close()
         return self.jobs_done
@@ -193,17 +207,31 @@ class Worker:
 
         def keep_lease() -> None:
             while not done.wait(max(1.0, self.settings.lease_seconds / 3)):
-                if not jobs.renew(self.factory, job.submission_id, self.worker_id, self.settings.lease_seconds):
-                    lost.set()
-                    return
+                try:
+                    if not jobs.renew(self.factory, job.submission_id, self.worker_id, self.settings.lease_seconds):
+                        lost.set()
+                        return
+                except Exception as exc:  # the database is away: try again at the next tick
+                    log.warning("could not renew the lease of #%s: %s", job.submission_id, exc)
 
         renewer = threading.Thread(target=keep_lease, daemon=True)
         renewer.start()
         try:
             if not job.file_sha256:
-                jobs.fail(self.factory, job.submission_id, self.worker_id, "the submission has no stored file")
+                self._db(jobs.fail, self.factory, job.submission_id, self.worker_id, "the submission has no stored file",
+                         what="fail")
                 return
             self._score(job, lost)
+        except Exception as exc:  # anything wrong with one job is that job's failure, never the worker's death
+            if is_transient(exc) and self._stop.is_set():
+                return  # stopping while the database is away: the lease runs out and another worker takes it
+            log.exception("submission %s failed unexpectedly", job.submission_id)
+            try:
+                self._db(jobs.fail, self.factory, job.submission_id, self.worker_id,
+                         f"the evaluation failed because of an error on our side ({type(exc).__name__}); it has "
+                         "been logged — the admins can re-run the submission", what="fail")
+            except Exception:
+                log.exception("could not mark submission %s as failed", job.submission_id)
         finally:
             done.set()
             renewer.join()
@@ -213,7 +241,8 @@ class Worker:
         """Judge the file against its participant's Ladder and write the results; judged again when
         another file of the same participant was written in the meantime."""
         for _ in range(self.LADDER_RETRIES):
-            ladder = jobs.ladder_state(self.factory, job.track_id, job.ladder_key) if job.ladder_key else None
+            ladder = (self._db(jobs.ladder_state, self.factory, job.track_id, job.ladder_key, what="ladder read")
+                      if job.ladder_key else None)
             result = self.sandboxes[job.track_id].run({
                 "sha256": job.file_sha256, "format": job.file_format, "gzip": job.file_gzip, "split": job.split,
                 "ladder": {"refs": ladder.refs if ladder else [], "name": f"#{job.submission_id}"}})
@@ -224,16 +253,17 @@ class Worker:
                 message = result.error or "scoring failed"
                 if result.problems:
                     message += ": " + "; ".join(p.get("message", "") for p in result.problems[:3])
-                if jobs.fail(self.factory, job.submission_id, self.worker_id, message, result.problems or None):
+                if self._db(jobs.fail, self.factory, job.submission_id, self.worker_id, message,
+                            result.problems or None, what="fail"):
                     self.jobs_done += 1
                 return
             try:
-                if jobs.complete(self.factory, job.submission_id, self.worker_id, result.report, result.private,
-                                 result.public_best_point, ladder):
+                if self._db(jobs.complete, self.factory, job.submission_id, self.worker_id, result.report,
+                            result.private, result.public_best_point, ladder, what="complete"):
                     self.jobs_done += 1
                 return
             except jobs.StaleLadder:
                 log.info("submission %s: its Ladder moved while it was judged; judging again", job.submission_id)
-        jobs.fail(self.factory, job.submission_id, self.worker_id,
-                  "the submission could not be placed on its Ladder: other submissions of the same participant "
-                  "kept arriving; it will be accepted if submitted again")
+        self._db(jobs.fail, self.factory, job.submission_id, self.worker_id,
+                 "the submission could not be placed on its Ladder: other submissions of the same participant "
+                 "kept arriving; it will be accepted if submitted again", what="fail")

@@ -1,0 +1,116 @@
+"""Workers against a real PostgreSQL that misbehaves: text the database cannot store never reaches a
+worker, an error on one job fails that job only, and terminated backends (a restart, a failover)
+do not stop the queue."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from conftest import make_settings
+from pgschema import PG_BASE, _dsn
+from submissions import queue as jobs
+from submissions.models import ResultPoint, Submission
+from submissions.service import SubmissionMeta, SubmissionService
+from submissions.worker import Worker
+from test_workers import routing_file, wait_for, worker_env
+
+
+def test_text_the_database_cannot_store_is_refused_at_the_door(pg_url, tmp_path, sim_bundle, sim_sources):
+    service = SubmissionService(make_settings(pg_url, tmp_path))
+    track = service.default_track
+    long_label = routing_file(sim_bundle, 1, ["x" * 250])
+    res = service.submit("alice", track, "long.csv", long_label, SubmissionMeta("long label"))
+    assert not res.accepted and res.problems[0]["code"] == "bad_point_label"
+    nul_label = routing_file(sim_bundle, 2, ["a\x00b"])
+    res = service.submit("alice", track, "nul.csv", nul_label, SubmissionMeta("nul label"))
+    assert not res.accepted and "bad_point_label" in {p["code"] for p in res.problems}
+    assert "\\x00" in str(res.problems[0]["examples"])  # stored escaped, not as a NUL byte
+    before = service.list_mine("alice")
+    res = service.submit("alice", track, "ok.csv", routing_file(sim_bundle, 3), SubmissionMeta("evil\x00name"))
+    assert not res.accepted and res.problems[0]["code"] == "control_characters" and "NUL" in res.message
+    assert len(service.list_mine("alice")) == len(before)  # a bad form stores nothing
+    # the two refused files are stored as FAILED (with their problems); no worker ever sees them
+    assert Worker(service.settings, sim_sources).run(stop_when_idle=True) == 0
+
+
+def test_an_error_on_one_job_fails_that_job_and_the_worker_goes_on(pg_url, tmp_path, sim_bundle, sim_sources,
+                                                                    monkeypatch):
+    service = SubmissionService(make_settings(pg_url, tmp_path))
+    track = service.default_track
+    first = service.submit("alice", track, "a.csv", routing_file(sim_bundle, 4), SubmissionMeta("a")).submission_id
+    second = service.submit("bob", track, "b.csv", routing_file(sim_bundle, 5), SubmissionMeta("b")).submission_id
+    real = jobs.add_results
+
+    def broken(session, submission_id, report, private=None):
+        if submission_id == first:
+            raise ValueError("value out of range for the column")  # what a DataError would say
+        return real(session, submission_id, report, private)
+
+    monkeypatch.setattr(jobs, "add_results", broken)
+    Worker(service.settings, sim_sources).run(stop_when_idle=True)
+    a, b = service.status(first, "alice"), service.status(second, "bob")
+    assert a.status == "FAILED" and "error on our side" in a.error and a.attempts == 1
+    assert b.status == "DONE"
+
+
+def _terminate(app: str) -> int:
+    with psycopg.connect(_dsn(PG_BASE), autocommit=True) as conn:
+        rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                            (app,)).fetchall()
+    return len(rows)
+
+
+def test_workers_survive_terminated_database_backends(pg_url, tmp_path, sim_bundle, sim_sources):
+    """As a failover does: every backend of the workers is terminated, again and again, while they
+    claim, score and write. No worker exits, every job ends DONE exactly once."""
+    settings = make_settings(pg_url, tmp_path, daily_quota=100, lease_seconds=20)
+    service = SubmissionService(settings)
+    track = service.default_track
+    n = 16
+    sids = [service.submit(f"user{k}", track, f"f{k}.csv", routing_file(sim_bundle, 100 + k, [str(p) for p in range(20)]),
+                           SubmissionMeta(f"r{k}")).submission_id for k in range(n)]
+    app = f"rb-test-{uuid.uuid4().hex[:8]}"
+    env = {**worker_env(settings), "ROUTERBOARD_DB_APPLICATION_NAME": app}
+    src = sim_sources[0]
+    workers = [subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "worker", "--track", src.public_path,
+                                 "--hidden", src.hidden_path, "--poll", "0.05"], env=env, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+
+    def finished() -> int:
+        with service.factory() as s:
+            return s.execute(select(func.count()).select_from(Submission).where(
+                Submission.id.in_(sids), Submission.status.in_(["DONE", "FAILED"]))).scalar_one()
+
+    try:
+        wait_for(lambda: any(s.status == "RUNNING" for s in service.list_mine("user0") + service.list_mine("user1"))
+                 or finished() > 0, 180, "the workers to start working")
+        killed = rounds = 0
+        end = time.monotonic() + 240
+        while finished() < n and time.monotonic() < end:
+            killed += _terminate(app)
+            rounds += 1
+            time.sleep(0.5)
+            assert all(w.poll() is None for w in workers), [w.communicate(timeout=5) for w in workers]
+        assert finished() == n, f"{finished()} of {n} finished"
+        assert killed >= 3 and rounds >= 3, (killed, rounds)
+        assert all(w.poll() is None for w in workers)  # still alive after it all
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        outs = [w.communicate(timeout=60) for w in workers]
+    with service.factory() as s:
+        assert dict(s.execute(select(Submission.status, func.count()).where(Submission.id.in_(sids))
+                              .group_by(Submission.status)).all()) == {"DONE": n}
+        per_job = s.execute(select(ResultPoint.submission_id, func.count()).where(ResultPoint.submission_id.in_(sids))
+                            .group_by(ResultPoint.submission_id)).all()
+        assert sorted(c for _, c in per_job) == [20] * n  # each job's results written once
+    logs = "".join(o[1] for o in outs)
+    assert "retrying" in logs, logs[-2000:]
