@@ -8,7 +8,7 @@ loads bundles with ``hidden=False``: it never reads test labels.
 from __future__ import annotations
 
 import atexit
-import os
+import logging
 import subprocess
 import sys
 from typing import Any
@@ -17,6 +17,7 @@ import gradio as gr
 
 import evaluator
 from leaderboard import auth
+from leaderboard.deploy import listen_address, storage_warning
 from leaderboard.tabs import (Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
                               build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
@@ -24,6 +25,7 @@ from submissions.service import ServiceError, SubmissionService
 
 CSS = """
 .badge-sim { background: #b3261e; color: white; padding: 1px 8px; border-radius: 8px; font-weight: 600; }
+.storage-warning { border-left: 4px solid #b3261e; padding-left: 8px; }
 """
 
 
@@ -63,6 +65,9 @@ def build_app(service: SubmissionService) -> gr.Blocks:
         gr.Markdown("# Router leaderboard\nVision–language-model routers compared on hidden test samples: "
                     "accuracy, cost, rank score and cost–accuracy curves.")
         gr.Markdown(auth.header_note(), elem_id="auth-mode")
+        warning = storage_warning(service.settings)
+        if warning:
+            gr.Markdown(warning, elem_id="storage-warning", elem_classes="storage-warning")
         with gr.Row():
             track_dd = gr.Dropdown(tracks, value=tracks[0], label="Track", scale=1, elem_id="track-select")
             badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
@@ -83,9 +88,9 @@ def build_app(service: SubmissionService) -> gr.Blocks:
 
 
 def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str, Any]:
-    return dict(server_name=host or os.environ.get("ROUTERBOARD_HOST", "127.0.0.1"),
-                server_port=port or int(os.environ.get("ROUTERBOARD_PORT", "7860")),
-                auth=auth.gradio_auth(), css=CSS, footer_links=["api"])
+    server_name, server_port = listen_address(host, port)
+    return dict(server_name=server_name, server_port=server_port, auth=auth.gradio_auth(), css=CSS,
+                footer_links=["api"])
 
 
 def start_worker() -> subprocess.Popen:
@@ -100,6 +105,9 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     for track in settings.tracks:  # build built-in tracks once, before app and worker both need them
         if track in evaluator.tracks.BUILTIN_TRACKS:
             evaluator.tracks.ensure_builtin(track)
+    warning = storage_warning(settings)
+    if warning:
+        logging.getLogger("routerboard").warning(warning.replace("**", "").replace("`", ""))
     service = SubmissionService(settings, tracks=list(settings.tracks))
     if with_worker:
         start_worker()
