@@ -19,7 +19,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from leaderboard import auth
+from leaderboard import auth, units
 from leaderboard.columns import Column, choosable, columns_for, default_labels
 from leaderboard.figures import ORACLE_ENTRIES, best_under_budget, detail_figure, pareto_figure
 from leaderboard.tables import apply_filters, csv_export, display_frame, raw_frame
@@ -419,11 +419,13 @@ def example_file(ctx: Ctx, track: str) -> str:
     return str(path)
 
 
-def docs_markdown(ctx: Ctx, track: str) -> str:
+#: Math in the Metrics section only, and only between these delimiters: a lone "$" (a price) is text.
+#: Nothing user- or bundle-written is shown in a Markdown that renders math (inert text escapes "(" as "\(").
+MATH_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}, {"left": "\\(", "right": "\\)", "display": False}]
+
+
+def docs_format(ctx: Ctx, track: str) -> str:
     b = ctx.service.bundle(track)
-    prov = b.provenance
-    pool = "\n".join(f"| {inert(m.display_name)} | {inert(m.params or '-')} | {m.input_price:.2f} | {m.output_price:.2f} |"
-                     for m in b.models)
     return f"""
 ## Prediction file
 One row per test sample (per operating point): columns `sample_id`, `model_id` and, for a curve,
@@ -442,23 +444,48 @@ from datasets import load_dataset
 samples = load_dataset("<org>/{b.name}", "samples")   # train/dev with quality & cost, test without
 ```
 Locally: `routerboard score preds.csv --bundle {b.name} --split dev` scores a dev file with the public labels.
+"""
 
-## Model pool ($ per 1M tokens)
+
+def docs_pool(ctx: Ctx, track: str) -> str:
+    """The model pool as a table, one row per model, prices in dollars per 1M tokens."""
+    b = ctx.service.bundle(track)
+    rows = "\n".join(f"| {inert(m.display_name)} | {inert(m.params or '-')} | {units.money(m.input_price)} | "
+                     f"{units.money(m.output_price)} |" for m in b.models)
+    return f"""
+## Model pool
+{len(b.models)} models; prices in US dollars per 1M tokens.
+
 | model | params (B) | input | output |
 |---|---|---|---|
-{pool}
+{rows}
+"""
 
+
+def docs_metrics(ctx: Ctx, track: str) -> str:
+    b = ctx.service.bundle(track)
+    lo, hi = (units.money(units.in_unit(c)) for c in (b.cost_bounds.cmin, b.cost_bounds.cmax))
+    return rf"""
 ## Metrics
-- **Accuracy** $A = \\frac1n\\sum_i Y_{{i,c_i}}$, **cost** $c = \\frac1n\\sum_i C_{{i,c_i}}$ (USD per query).
-- **Rank score** (VL-RouterBench): $C_n = \\frac{{\\log_2 c_{{max}} - \\log_2 c}}{{\\log_2 c_{{max}} - \\log_2 c_{{min}}}}$,
-  $S = \\frac{{(1+\\beta) A C_n}}{{\\beta A + C_n}}$, $\\beta = 0.1$; cost clipped to the bounds
-  [{b.cost_bounds.cmin:.3g}, {b.cost_bounds.cmax:.3g}] $/query. Shown ×100.
-- **Curves** (MMR-Bench): Pareto frontier; **nAUC** = area under the frontier / its cost range;
-  **Ps** = best frontier accuracy; **QNC** = first frontier cost reaching the best single model's
-  accuracy / that model's cost; **gap closed** = (acc − best single) / (oracle − best single).
+Model \(c_i\) answers sample \(i\); \(Y_{{i,j}}\) is model \(j\)'s quality on sample \(i\) (0–1) and
+\(C_{{i,j}}\) its cost in US dollars.
+
+- **Accuracy** and **cost** (per query; the app shows cost per 1k queries):
+$$A = \frac{{1}}{{n}}\sum_{{i=1}}^{{n}} Y_{{i,c_i}}, \qquad c = \frac{{1}}{{n}}\sum_{{i=1}}^{{n}} C_{{i,c_i}}$$
+- **Rank score** (VL-RouterBench), shown ×100, with \(\beta = 0.1\) and the cost clipped to the track's
+  bounds \(c_{{min}}, c_{{max}}\) ({lo} and {hi} per 1k queries):
+$$C_n = \frac{{\log_2 c_{{max}} - \log_2 c}}{{\log_2 c_{{max}} - \log_2 c_{{min}}}}, \qquad S = \frac{{(1+\beta)\,A\,C_n}}{{\beta A + C_n}}$$
+- **Curves** (MMR-Bench): Pareto frontier of the operating points; **nAUC** = area under the frontier / its
+  cost range; **Ps** = best frontier accuracy; **QNC** = first frontier cost reaching the best single
+  model's accuracy / that model's cost; **gap closed** = (accuracy − best single) / (oracle − best single).
 - **Intervals**: 95% bootstrap over samples (1,000 replicates, seeded); paired bootstrap test
   against the best single model.
+"""
 
+
+def docs_provenance(ctx: Ctx, track: str) -> str:
+    prov = ctx.service.bundle(track).provenance
+    return f"""
 ## Provenance
 {inert(prov.description)}
 
@@ -467,9 +494,14 @@ Source: {inert(prov.source)} · version {inert(prov.version)} · licence {inert(
 """
 
 
+#: (elem_id, text, latex delimiters) of the Data & docs tab, top to bottom
+DOCS_SECTIONS = (("docs-format", docs_format, []), ("docs-pool", docs_pool, []),
+                 ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-provenance", docs_provenance, []))
+
+
 def build_docs_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     gr.DownloadButton("Download an example prediction file", value=example_file(ctx, track_dd.value),
                       elem_id="example-download")
-    docs = gr.Markdown(docs_markdown(ctx, track_dd.value), latex_delimiters=[{"left": "$", "right": "$",
-                                                                               "display": False}])
-    track_dd.change(lambda t: docs_markdown(ctx, t), track_dd, docs, api_name=False)
+    parts = [gr.Markdown(text(ctx, track_dd.value), latex_delimiters=delimiters, elem_id=elem_id)
+             for elem_id, text, delimiters in DOCS_SECTIONS]
+    track_dd.change(lambda t: [text(ctx, t) for _, text, _ in DOCS_SECTIONS], track_dd, parts, api_name=False)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from app_server import running_app, wait_until
+from leaderboard import units
 
 CHROMIUM = "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
@@ -41,9 +42,9 @@ def browser_page(tmp_path_factory, sim_bundle):
         browser.close()
 
 
-def shot(page, name):
+def shot(page, name, full_page=False):
     OUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUT / f"{name}.png"))
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
     if os.environ.get("ROUTERBOARD_UPDATE_SCREENSHOTS") == "1":
         README_SHOTS.mkdir(exist_ok=True)
         shutil.copy(OUT / f"{name}.png", README_SHOTS / f"{name}.png")
@@ -156,7 +157,35 @@ def test_04_user_text_is_inert(browser_page, sim_bundle):
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert page.evaluate("() => document.querySelectorAll('a[href^=\"javascript\"]').length") == 0
     assert page.evaluate("() => [...document.scripts].filter(s => s.textContent.includes('__pwned')).length") == 0
-    open_tab(page, "Data & docs")
-    shot(page, "data-and-docs")
     open_tab(page, "Router detail")
     shot(page, "router-detail")
+
+
+TEXT_OUTSIDE_MATH_JS = """(sel) => { const c = document.querySelector(sel).cloneNode(true);
+  c.querySelectorAll('.katex').forEach(k => k.remove()); return c.textContent; }"""
+
+
+def test_05_data_and_docs(browser_page, sim_bundle):
+    page, _ = browser_page
+    open_tab(page, "Data & docs")
+    rows = page.locator("#docs-pool table tbody tr")
+    wait_until(lambda: rows.count() == len(sim_bundle.models), what="one model-pool row per model")
+    cells = page.evaluate("() => [...document.querySelectorAll('#docs-pool table tbody tr')]"
+                          ".map(r => [...r.cells].map(c => c.innerText.trim()))")
+    assert cells == [[m.display_name, str(m.params or "-"), units.money(m.input_price), units.money(m.output_price)]
+                     for m in sim_bundle.models]
+    assert ["GPT-4o", "-", "$2.50", "$10.00"] in cells
+    metrics = page.locator("#docs-metrics")
+    wait_until(lambda: metrics.locator(".katex").count() >= 8, what="the formulas typeset by KaTeX")
+    assert metrics.locator(".katex-display").count() == 2
+    assert page.locator(".katex-error").count() == 0
+    assert page.locator("#docs-format .katex, #docs-pool .katex, #docs-provenance .katex").count() == 0
+    words = page.evaluate(TEXT_OUTSIDE_MATH_JS, "#docs-metrics")
+    for seen in ("Rank score", "Accuracy", "nAUC", "Pareto frontier", "per 1k queries"):
+        assert seen in words, words
+    for source in ("\\frac", "\\(", "$$", "\\log"):  # no formula left as TeX source
+        assert source not in words, words
+    provenance = page.locator("#docs-provenance").inner_text()
+    assert "$/1M-token prices" in provenance and "(17 models" in provenance  # dollars and brackets stay text
+    assert "sample_id,model_id,point" in page.locator("#docs-format").inner_text()
+    shot(page, "data-and-docs", full_page=True)
