@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import logging
 import subprocess
 import sys
 from typing import Any
@@ -19,7 +18,7 @@ import gradio as gr
 import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
-from leaderboard.deploy import listen_address, storage_warning
+from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.tabs import (STACK_BELOW, Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
                               build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
@@ -150,9 +149,7 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     for track in settings.tracks:  # build built-in tracks once, before app and worker both need them
         if track in evaluator.tracks.BUILTIN_TRACKS:
             evaluator.tracks.ensure_builtin(track)
-    warning = storage_warning(settings)
-    if warning:
-        logging.getLogger("routerboard").warning(warning.replace("**", "").replace("`", ""))
+    log_storage_warning(settings)
     service = SubmissionService(settings, tracks=list(settings.tracks))
     if with_worker:
         start_worker()

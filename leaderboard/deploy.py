@@ -13,6 +13,7 @@ when the database or the uploaded files would be lost.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -80,3 +81,11 @@ def storage_warning(settings: Settings) -> str | None:
     return (f"**No persistent storage:** {' and '.join(lost)} live inside this Space's container and are "
             f"lost whenever it restarts. Enable persistent storage in the Space's settings (it is mounted at "
             f"`{tracks.SPACE_STORAGE}`), or set `DATABASE_URL` to a PostgreSQL database.")
+
+
+def log_storage_warning(settings: Settings) -> str | None:
+    """:func:`storage_warning`, also written to the log (as plain text) when there is one."""
+    warning = storage_warning(settings)
+    if warning:
+        logging.getLogger("routerboard").warning(warning.replace("**", "").replace("`", ""))
+    return warning

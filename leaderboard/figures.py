@@ -115,7 +115,8 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
     names = [_label(r["router"]) for r in singles if _points(r, slice_points)]
     rs = [100 * p["rank_score"] for r in singles for p in _points(r, slice_points)[:1]]
     floor = min(xs) / 2 if xs else None
-    fig.add_trace(go.Scatter(x=units.in_unit(np.asarray(xs, dtype=float)), y=ys, mode="markers+text", name="Single models", text=names,
+    fig.add_trace(go.Scatter(x=units.in_unit(np.asarray(xs, dtype=float)), y=ys, mode="markers+text",
+                             name="Single models", text=names,
                              textposition="top center", textfont=dict(size=9, color="#666"),
                              marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
                              hovertemplate=_HOVER))

@@ -74,7 +74,8 @@ def table_props(chosen: list[Column]) -> dict[str, Any]:
     return dict(datatype=[c.kind for c in chosen], column_widths=[f"{c.width}px" for c in chosen])
 
 
-def display_frame(df: pd.DataFrame, columns: list[Column], shown_labels: list[str]) -> tuple[pd.DataFrame, list[Column]]:
+def display_frame(df: pd.DataFrame, columns: list[Column],
+                  shown_labels: list[str]) -> tuple[pd.DataFrame, list[Column]]:
     """The frame for ``gr.Dataframe`` and its columns: chosen columns, rounded, text made inert."""
     chosen = chosen_columns(columns, shown_labels)
     out = {}

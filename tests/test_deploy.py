@@ -63,9 +63,9 @@ def test_data_dir_on_a_space_uses_persistent_storage(clean_env, tmp_path):
     assert tracks.data_dir() == Path.home() / ".cache" / "routerboard"
 
 
-def test_storage_warning_only_on_a_space_without_persistent_storage(clean_env, tmp_path):
+def test_storage_warning_only_on_a_space_without_persistent_storage(clean_env, tmp_path, caplog):
     from evaluator import tracks
-    from leaderboard.deploy import storage_warning
+    from leaderboard.deploy import log_storage_warning, storage_warning
     from submissions.config import Settings
 
     storage = tmp_path / "data"
@@ -79,6 +79,9 @@ def test_storage_warning_only_on_a_space_without_persistent_storage(clean_env, t
     storage.mkdir()
     assert storage_warning(Settings.from_env()) is None  # /data mounted: database and uploads go there
     clean_env.setattr(tracks, "SPACE_STORAGE", tmp_path / "absent")
+    with caplog.at_level("WARNING", logger="routerboard"):
+        assert log_storage_warning(Settings.from_env()) == storage_warning(Settings.from_env())
+    assert "No persistent storage" in caplog.text and "**" not in caplog.text  # the log says it too
     clean_env.setenv("DATABASE_URL", "postgresql://u@db/routerboard")
     text = storage_warning(Settings.from_env())  # scores are safe, uploaded files are not
     assert text and "uploaded prediction files" in text and "the database (" not in text

@@ -4,12 +4,11 @@ the formulas are math."""
 
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from leaderboard import units
-from leaderboard.columns import BASE_COLUMNS, PINNED, columns_for, default_labels, tooltips
+from leaderboard.columns import PINNED, columns_for, default_labels, tooltips
 from leaderboard.figures import BUDGET, best_under_budget, pareto_figure
 from leaderboard.tables import csv_export, display_frame, raw_frame, table_props
 
