@@ -1,6 +1,7 @@
 """Built-in tracks by name, and where bundles live on disk.
 
-``ROUTERBOARD_DATA_DIR`` (default ``~/.cache/routerboard``) holds generated bundles under
+``ROUTERBOARD_DATA_DIR`` (default ``~/.cache/routerboard``; on a Hugging Face Space with persistent
+storage ``/data/routerboard``) holds generated bundles under
 ``tracks/<name>-<version>/``. A built-in track is generated on first use; concurrent first uses are
 safe because :meth:`Bundle.save` renames a finished directory into place.
 """
@@ -17,6 +18,8 @@ from evaluator.bundle import FORMAT_VERSION, Bundle, read_bundle
 from evaluator.errors import BundleError
 
 DATA_DIR_ENV = "ROUTERBOARD_DATA_DIR"
+#: a Hugging Face Space's persistent storage, when the Space has it (the only place that outlives a restart)
+SPACE_STORAGE = Path("/data")
 DEFAULT_TRACK = vlrb_sim.NAME
 #: name → (version, generator)
 BUILTIN_TRACKS: dict[str, tuple[str, Callable[[], Bundle]]] = {
@@ -25,7 +28,11 @@ BUILTIN_TRACKS: dict[str, tuple[str, Callable[[], Bundle]]] = {
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or Path.home() / ".cache" / "routerboard")
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    if os.environ.get("SPACE_ID") and SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
+        return SPACE_STORAGE / "routerboard"
+    return Path.home() / ".cache" / "routerboard"
 
 
 def builtin_track_dir(name: str) -> Path:

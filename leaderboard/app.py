@@ -8,7 +8,7 @@ loads bundles with ``hidden=False``: it never reads test labels.
 from __future__ import annotations
 
 import atexit
-import os
+import json
 import subprocess
 import sys
 from typing import Any
@@ -17,14 +17,58 @@ import gradio as gr
 
 import evaluator
 from leaderboard import auth
-from leaderboard.tabs import (Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
+from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
+from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
+from leaderboard.tabs import (STACK_BELOW, Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
                               build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
 from submissions.service import ServiceError, SubmissionService
 
+
+def _pinned_css(table: str = "#leaderboard-table") -> str:
+    """Gradio 6's Dataframe accepts ``pinned_columns`` but scrolls those columns away with the rest:
+    sticky positions for the pinned columns (Rank, Router), offsets from their declared widths."""
+    heads = [f'{table} th[data-testid="header-{i}"]' for i in range(PINNED)]
+    cells = [f'{table} [role="gridcell"][data-col="{i}"]' for i in range(PINNED)]
+    widths = [c.width for c in BASE_COLUMNS[:PINNED]]
+    css = [f"{', '.join(heads)} {{ background: var(--table-even-background-fill); z-index: 5; }}",
+           f"{', '.join(cells)} {{ background: inherit; z-index: 4; }}",
+           f"{heads[-1]}, {cells[-1]} {{ box-shadow: inset -1px 0 0 var(--border-color-primary); }}"]
+    css += [f"{heads[i]}, {cells[i]} {{ position: sticky !important; left: {sum(widths[:i])}px; }}"
+            for i in range(PINNED)]
+    return "\n".join(css)
+
+
 CSS = """
 .badge-sim { background: #b3261e; color: white; padding: 1px 8px; border-radius: 8px; font-weight: 600; }
-"""
+.storage-warning { border-left: 4px solid #b3261e; padding-left: 8px; }
+""" + _pinned_css()
+
+
+#: Gradio titles each header cell with its label; this puts the column's declared tooltip there instead
+#: (again whenever the table redraws its headers).
+_TOOLTIP_JS = """() => {
+  const tips = %s;
+  let queued = false;
+  const apply = () => {
+    queued = false;
+    document.querySelectorAll('#leaderboard-table th[title]').forEach(th => {
+      const tip = tips[th.getAttribute('title')];
+      if (tip && tip !== th.getAttribute('title')) th.setAttribute('title', tip);
+    });
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(apply); } })
+    .observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['title']});
+  apply();
+}"""
+
+
+def page_js(service: SubmissionService) -> str:
+    """The page's script: header tooltips of every track's columns (from :mod:`leaderboard.columns`)."""
+    ctx = Ctx(service)
+    tips = {label: tip for track in service.bundles for label, tip in tooltips(ctx.columns(track)).items()
+            if tip != label}
+    return _TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/")
 
 
 def _api(service: SubmissionService) -> None:
@@ -63,9 +107,14 @@ def build_app(service: SubmissionService) -> gr.Blocks:
         gr.Markdown("# Router leaderboard\nVision–language-model routers compared on hidden test samples: "
                     "accuracy, cost, rank score and cost–accuracy curves.")
         gr.Markdown(auth.header_note(), elem_id="auth-mode")
+        warning = storage_warning(service.settings)
+        if warning:
+            gr.Markdown(warning, elem_id="storage-warning", elem_classes="storage-warning")
         with gr.Row():
-            track_dd = gr.Dropdown(tracks, value=tracks[0], label="Track", scale=1, elem_id="track-select")
-            badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
+            track_dd = gr.Dropdown(tracks, value=tracks[0], label="Track", scale=1, elem_id="track-select",
+                                   min_width=STACK_BELOW)
+            with gr.Column(scale=1, min_width=STACK_BELOW):  # a Markdown's own min_width is not applied
+                badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
         track_dd.change(lambda t: track_badge(ctx, t), track_dd, badge, api_name=False)
         with gr.Tabs():
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
@@ -83,9 +132,9 @@ def build_app(service: SubmissionService) -> gr.Blocks:
 
 
 def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str, Any]:
-    return dict(server_name=host or os.environ.get("ROUTERBOARD_HOST", "127.0.0.1"),
-                server_port=port or int(os.environ.get("ROUTERBOARD_PORT", "7860")),
-                auth=auth.gradio_auth(), css=CSS, footer_links=["api"])
+    server_name, server_port = listen_address(host, port)
+    return dict(server_name=server_name, server_port=server_port, auth=auth.gradio_auth(), css=CSS,
+                footer_links=["api"])
 
 
 def start_worker() -> subprocess.Popen:
@@ -100,7 +149,8 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     for track in settings.tracks:  # build built-in tracks once, before app and worker both need them
         if track in evaluator.tracks.BUILTIN_TRACKS:
             evaluator.tracks.ensure_builtin(track)
+    log_storage_warning(settings)
     service = SubmissionService(settings, tracks=list(settings.tracks))
     if with_worker:
         start_worker()
-    build_app(service).launch(**launch_kwargs(host, port))
+    build_app(service).launch(**launch_kwargs(host, port), js=page_js(service))

@@ -390,8 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("serve", help="start the app (and one worker beside it) on the embedded default track")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default=None, help="default: $ROUTERBOARD_HOST, $GRADIO_SERVER_NAME, else 127.0.0.1 "
+                   "(0.0.0.0 on a Hugging Face Space)")
+    p.add_argument("--port", type=int, default=None,
+                   help="default: $ROUTERBOARD_PORT, $GRADIO_SERVER_PORT, else 7860")
     p.add_argument("--no-worker", action="store_true", help="do not start a worker (run `routerboard worker` elsewhere)")
     p.set_defaults(func=_cmd_serve)
 

@@ -1,48 +1,69 @@
-"""Every leaderboard column, declared once: key, label, type, shown by default, can be hidden.
+"""Every leaderboard column, declared once: key, label, type, shown by default, can be hidden, width
+and tooltip.
 
-The table, the column chooser, the filters and the CSV export are all derived from this list (as in
-Hugging Face's leaderboard template), so a column is added or renamed in exactly one place.
+The table (its datatypes, column widths and header tooltips), the column chooser, the filters and the
+CSV export are all derived from this list (as in Hugging Face's leaderboard template), so a column is
+added or renamed in exactly one place. The leading columns that cannot be hidden stay put while the
+rest scrolls sideways.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leaderboard import units
+
 
 @dataclass(frozen=True)
 class Column:
     key: str                 # column of the raw leaderboard frame
-    label: str               # header shown and written to CSV
+    label: str               # header shown and written to CSV (short: it must fit `width` in two lines)
     kind: str = "number"     # Gradio datatype: "number" | "str" | "html"
     shown: bool = True       # shown by default
     can_hide: bool = True    # False: always shown, not offered in the column chooser
     digits: int | None = 1   # rounding for display (None: as is)
+    width: int = 96          # px; the table is as wide as its columns and scrolls sideways past the page
+    #                          (the pinned columns together stay narrow enough to leave room on a phone)
+    tooltip: str = ""        # the header's tooltip: the full name (default: the label)
+
+    @property
+    def title(self) -> str:
+        return self.tooltip or self.label
 
 
 BASE_COLUMNS: tuple[Column, ...] = (
-    Column("rank", "Rank", can_hide=False, digits=None),
-    Column("router_html", "Router", kind="html", can_hide=False, digits=None),
-    Column("team", "Team", kind="str", digits=None),
-    Column("type", "Type", kind="str", digits=None),
-    Column("kind", "Entry", kind="str", shown=False, digits=None),
-    Column("accuracy_pct", "Accuracy (%)"),
-    Column("cost_per_query", "Cost ($/query)", digits=6),
-    Column("cost_per_1k", "Cost ($/1k queries)", digits=3),
-    Column("rank_score_100", "Rank score"),
-    Column("rank_score_ci", "Rank score 95% CI", kind="str", digits=None),
-    Column("p_rank_score", "p vs best single", shown=False, digits=3),
-    Column("nauc", "nAUC", digits=3),
-    Column("ps_pct", "Ps (%)", shown=False),
-    Column("qnc", "QNC", digits=3),
-    Column("gap_closed_pct", "Gap closed (%)"),
-    Column("n_points", "Points", shown=False, digits=None),
-    Column("uses_images", "Uses images", kind="str", shown=False, digits=None),
-    Column("submitted", "Submitted", kind="str", shown=False, digits=None),
+    Column("rank", "Rank", can_hide=False, digits=None, width=60, tooltip="Rank by rank score (highest first)"),
+    Column("router_html", "Router", kind="html", can_hide=False, digits=None, width=160,
+           tooltip="Router, linked to its paper or code"),
+    Column("team", "Team", kind="str", digits=None, width=130),
+    Column("type", "Type", kind="str", digits=None, width=112, tooltip="Router type"),
+    Column("kind", "Entry", kind="str", shown=False, digits=None, width=96,
+           tooltip="Entry kind: reference (single model, baseline, oracle), starter or user"),
+    Column("accuracy_pct", "Accuracy (%)", width=104, tooltip="Accuracy on the hidden test split (%)"),
+    Column("cost_per_1k", units.COST_LABEL, digits=3, width=124, tooltip=units.COST_TOOLTIP),
+    Column("rank_score_100", "Rank score", width=96,
+           tooltip="Rank score (VL-RouterBench, ×100): accuracy and log-cost combined"),
+    Column("rank_score_ci", "Rank score 95% CI", kind="str", digits=None, width=116,
+           tooltip="Rank score: 95% bootstrap interval"),
+    Column("p_rank_score", "p vs best single", shown=False, digits=3, width=120,
+           tooltip="p-value of the paired bootstrap test of the rank score against the best single model"),
+    Column("nauc", "nAUC", digits=3, width=80, tooltip="Normalised area under the cost–accuracy frontier"),
+    Column("ps_pct", "Ps (%)", shown=False, width=80, tooltip="Best accuracy on the frontier (%)"),
+    Column("qnc", "QNC", digits=3, width=80,
+           tooltip="Cost to reach the best single model's accuracy, relative to that model's cost"),
+    Column("gap_closed_pct", "Gap closed (%)", width=120,
+           tooltip="Share of the gap between the best single model and the oracle closed (%)"),
+    Column("n_points", "Points", shown=False, digits=None, width=80, tooltip="Operating points submitted"),
+    Column("uses_images", "Uses images", kind="str", shown=False, digits=None, width=96),
+    Column("submitted", "Submitted", kind="str", shown=False, digits=None, width=176, tooltip="Submitted (UTC)"),
 )
+#: the leading columns that cannot be hidden (Rank, Router) are the pinned ones
+PINNED = next(i for i, c in enumerate(BASE_COLUMNS) if c.can_hide)
 
 
 def family_column(family: str) -> Column:
-    return Column(f"family:{family}", f"{family} acc (%)")
+    return Column(f"family:{family}", f"{family} (%)", width=max(112, 8 * len(family) + 24),
+                  tooltip=f"Accuracy on the {family} datasets (%)")
 
 
 def columns_for(families: list[str]) -> list[Column]:
@@ -58,3 +79,8 @@ def choosable(columns: list[Column]) -> list[str]:
 
 def default_labels(columns: list[Column]) -> list[str]:
     return [c.label for c in columns if c.can_hide and c.shown]
+
+
+def tooltips(columns: list[Column]) -> dict[str, str]:
+    """Header label → tooltip, for the page script that puts them on the table's headers."""
+    return {c.label: c.title for c in columns}

@@ -1,7 +1,8 @@
 """Plotly figures: the cost–accuracy Pareto plot and the per-dataset detail bars.
 
-Each takes plain rows (as :meth:`SubmissionService.leaderboard_rows` gives them) and returns a
-``plotly.graph_objects.Figure``; nothing here touches the database.
+Each takes plain rows (as :meth:`SubmissionService.leaderboard_rows` gives them, cost in USD per
+query) and returns a ``plotly.graph_objects.Figure`` whose cost axis is in the app's one cost unit
+(:mod:`leaderboard.units`); nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import plotly.graph_objects as go
 
 from evaluator.baselines import BASELINE_NAMES, ORACLE, ORACLE_CURVE
 from evaluator.frontier import pareto_frontier
+from leaderboard import units
 
 ORACLE_ENTRIES = (ORACLE, ORACLE_CURVE)
 FRONTIER = "Global Pareto frontier"
 BUDGET = "Budget"
-_HOVER = "<b>%{customdata[0]}</b><br>accuracy %{y:.1%}<br>cost $%{x:.3g} per query<br>rank score %{customdata[1]:.1f}<extra></extra>"
+_HOVER = (f"<b>%{{customdata[0]}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}<br>"
+          "rank score %{customdata[1]:.1f}<extra></extra>")
 
 
 def _entry_kind(row: dict[str, Any]) -> str:
@@ -65,7 +68,7 @@ def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) ->
         if c:
             data[:, 0] = [a for a, _ in c]
             data[:, 1] = [b for _, b in c]
-        return np.asarray(x, dtype=float), np.asarray(y, dtype=float), data
+        return units.in_unit(np.asarray(x, dtype=float)), np.asarray(y, dtype=float), data
 
     x, y, c = arrays(single_x, single_y, single_c)
     fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="Routers (single point)", customdata=c,
@@ -77,7 +80,7 @@ def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) ->
 
 def best_under_budget(rows: list[dict[str, Any]], budget: float,
                       slice_points: dict[int, list[dict]] | None = None) -> tuple[str, dict] | None:
-    """The most accurate achievable entry point costing ≤ ``budget`` per query (oracles excluded:
+    """The most accurate achievable entry point costing ≤ ``budget`` (USD per query; oracles excluded:
     they need the answers in advance). Ties go to the cheaper point."""
     best: tuple[float, float, str, dict] | None = None
     for row in rows:
@@ -91,6 +94,18 @@ def best_under_budget(rows: list[dict[str, Any]], budget: float,
     return (best[2], best[3]) if best else None
 
 
+def _dollar_ticks(fig: go.Figure) -> dict[str, list]:
+    """Log-axis ticks at $1, $2, $5 × powers of ten over the plotted costs, labelled in dollars."""
+    xs = np.concatenate([np.asarray(t.x, dtype=float) for t in fig.data if t.x is not None] or [np.empty(0)])
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    if not xs.size:
+        return {}
+    lo, hi = xs.min(), xs.max()
+    ticks = [m * 10.0 ** k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+             for m in (1, 2, 5) if lo / 1.5 <= m * 10.0 ** k <= hi * 1.5]
+    return dict(tickvals=ticks, ticktext=[f"${t:g}" for t in ticks])
+
+
 def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                   slice_points: dict[int, list[dict]] | None = None, title: str = "") -> go.Figure:
     fig = go.Figure()
@@ -100,7 +115,8 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
     names = [_label(r["router"]) for r in singles if _points(r, slice_points)]
     rs = [100 * p["rank_score"] for r in singles for p in _points(r, slice_points)[:1]]
     floor = min(xs) / 2 if xs else None
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", name="Single models", text=names,
+    fig.add_trace(go.Scatter(x=units.in_unit(np.asarray(xs, dtype=float)), y=ys, mode="markers+text",
+                             name="Single models", text=names,
                              textposition="top center", textfont=dict(size=9, color="#666"),
                              marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
                              hovertemplate=_HOVER))
@@ -116,7 +132,7 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
             pts = [p for p in pts if p["cost"] >= floor]  # below the cheapest model most samples get nothing
         if not pts:
             continue
-        x = [p["cost"] for p in pts]
+        x = [units.in_unit(p["cost"]) for p in pts]
         y = [p["accuracy"] for p in pts]
         custom = [(_label(f"{row['router']} · {p['point']}"), 100 * (p["rank_score"] or 0)) for p in pts]
         if row["router"] == ORACLE:
@@ -136,14 +152,17 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
     if allp:
         c, a = np.array(allp).T
         front = pareto_frontier(c, a)
-        fig.add_trace(go.Scatter(x=c[front], y=a[front], mode="lines", name=FRONTIER, hoverinfo="skip",
+        fig.add_trace(go.Scatter(x=units.in_unit(c[front]), y=a[front], mode="lines", name=FRONTIER, hoverinfo="skip",
                                  line=dict(color="rgba(220,50,50,0.55)", width=6)))
     if budget is not None and budget > 0:
-        fig.add_trace(go.Scatter(x=[budget, budget], y=[0, 1], mode="lines", name=BUDGET, hoverinfo="skip",
+        line = units.in_unit(budget)
+        fig.add_trace(go.Scatter(x=[line, line], y=[0, 1], mode="lines", name=BUDGET, hoverinfo="skip",
                                  line=dict(color="#2e7d32", dash="dash"), showlegend=True))
-    fig.update_layout(title=title, xaxis=dict(type="log", title="average cost per query (USD, log scale)"),
-                      yaxis=dict(title="accuracy", tickformat=".0%"), legend=dict(itemclick="toggle"),
-                      height=620, margin=dict(l=60, r=20, t=50, b=60), template="plotly_white")
+    fig.update_layout(title=title, xaxis=dict(type="log", title=units.AXIS_TITLE, **_dollar_ticks(fig)),
+                      yaxis=dict(title="accuracy", tickformat=".0%"),
+                      # below the plot: beside it, the legend would squeeze the plot to nothing on a phone
+                      legend=dict(itemclick="toggle", orientation="h", yanchor="top", y=-0.14, x=0),
+                      height=680, margin=dict(l=60, r=20, t=50, b=60), template="plotly_white")
     return fig
 
 

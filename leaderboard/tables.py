@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leaderboard import units
 from leaderboard.columns import Column
 from leaderboard.text import html_link
 
@@ -27,7 +28,7 @@ def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
         "submission_id": df["submission_id"], "router": df["router"].astype(str), "team": df["team"].astype(str),
         "type": df["type"].astype(str), "kind": df["kind"].astype(str),
         "paper_url": df["paper_url"], "code_url": df["code_url"],
-        "accuracy_pct": 100 * df["accuracy"], "cost_per_query": df["cost"], "cost_per_1k": 1000 * df["cost"],
+        "accuracy_pct": 100 * df["accuracy"], "cost_per_1k": units.in_unit(df["cost"]),
         "rank_score_100": 100 * df["rank_score"],
         "rank_score_lo": 100 * df["rank_score_lo"].astype(float), "rank_score_hi": 100 * df["rank_score_hi"].astype(float),
         "p_rank_score": df["p_rank_score"].astype(float), "nauc": df["nauc"].astype(float),
@@ -64,9 +65,19 @@ def apply_filters(df: pd.DataFrame, query: str = "", types: list[str] | None = N
     return df.loc[keep].reset_index(drop=True)
 
 
-def display_frame(df: pd.DataFrame, columns: list[Column], shown_labels: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The frame for ``gr.Dataframe`` with its datatypes: chosen columns, rounded, text made inert."""
-    chosen = [c for c in columns if not c.can_hide or c.label in shown_labels]
+def chosen_columns(columns: list[Column], shown_labels: list[str]) -> list[Column]:
+    return [c for c in columns if not c.can_hide or c.label in shown_labels]
+
+
+def table_props(chosen: list[Column]) -> dict[str, Any]:
+    """``gr.Dataframe`` settings that follow the shown columns: datatypes and widths."""
+    return dict(datatype=[c.kind for c in chosen], column_widths=[f"{c.width}px" for c in chosen])
+
+
+def display_frame(df: pd.DataFrame, columns: list[Column],
+                  shown_labels: list[str]) -> tuple[pd.DataFrame, list[Column]]:
+    """The frame for ``gr.Dataframe`` and its columns: chosen columns, rounded, text made inert."""
+    chosen = chosen_columns(columns, shown_labels)
     out = {}
     for c in chosen:
         if c.key == "router_html":
@@ -81,12 +92,12 @@ def display_frame(df: pd.DataFrame, columns: list[Column], shown_labels: list[st
         else:
             out[c.label] = [np.nan] * len(df) if c.kind == "number" else [""] * len(df)
     frame = pd.DataFrame(out, columns=[c.label for c in chosen])
-    return frame, [c.kind for c in chosen]
+    return frame, chosen
 
 
 def csv_export(df: pd.DataFrame, columns: list[Column], shown_labels: list[str]) -> str:
     """Write the filtered table as CSV (plain router names and links, numbers unrounded)."""
-    chosen = [c for c in columns if not c.can_hide or c.label in shown_labels]
+    chosen = chosen_columns(columns, shown_labels)
     out = pd.DataFrame()
     for c in chosen:
         if c.key == "router_html":

@@ -19,15 +19,17 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from leaderboard import auth
-from leaderboard.columns import Column, choosable, columns_for, default_labels
-from leaderboard.figures import ORACLE_ENTRIES, best_under_budget, detail_figure, pareto_figure
-from leaderboard.tables import apply_filters, csv_export, display_frame, raw_frame
+from leaderboard import auth, units
+from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
+from leaderboard.figures import best_under_budget, detail_figure, pareto_figure
+from leaderboard.tables import apply_filters, csv_export, display_frame, raw_frame, table_props
 from leaderboard.text import inert
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
 ALL = "All samples"
+#: min_width of controls that share a row: on a phone they stack instead of squeezing each other
+STACK_BELOW = 280
 
 
 @dataclass
@@ -77,34 +79,55 @@ def leaderboard_view(ctx: Ctx, track: str, query: str, types: list[str], show_re
     cols = ctx.columns(track)
     df = raw_frame(ctx.rows(track), ctx.families(track))
     filtered = apply_filters(df, query, types, show_reference, max_cost)
-    frame, kinds = display_frame(filtered, cols, shown)
-    return gr.Dataframe(value=frame, datatype=kinds), csv_export(filtered, cols, shown)
+    frame, chosen = display_frame(filtered, cols, shown)
+    return gr.Dataframe(value=frame, **table_props(chosen)), csv_export(filtered, cols, shown)
 
 
-def cost_range(ctx: Ctx, track: str) -> tuple[float, float]:
-    rows = ctx.rows(track)
-    costs = [1000 * r["cost"] for r in rows if r["cost"]]
-    if not costs:
-        return 0.0, 1.0
-    return 0.0, float(np.ceil(max(costs) * 100) / 100)
+def cost_bounds(ctx: Ctx, track: str) -> tuple[float, float, float]:
+    """(lowest, highest, step) of a cost slider, in :data:`units.UNIT`: from routing every sample to its
+    cheapest model to routing it to its dearest (public split; halved and +25% for the test split's
+    spread), the step a tenth of the lowest value's leading digit.
+
+    Taken from the track, not from the entries scored so far: Gradio checks a slider's value against
+    the bounds it was built with, and the app is built before the worker has scored anything."""
+    b = ctx.service.bundle(track)
+    cost = b.cost[np.concatenate([b.split_rows("train"), b.split_rows("dev")])]
+    cost = cost[~np.isnan(cost).all(axis=1)]
+    if not cost.size:
+        return 0.0, 1.0, 0.01
+    cheapest, dearest = (float(units.in_unit(np.mean(f(cost, axis=1)))) for f in (np.nanmin, np.nanmax))
+    step = 10.0 ** (math.floor(math.log10(cheapest / 2)) - 1)
+    lo = math.floor(round(cheapest / 2 / step, 6)) * step
+    hi = math.ceil(round(1.25 * dearest / (10 * step), 6)) * 10 * step
+    return round(lo, 12), round(hi, 12), step
+
+
+def widest_bounds(ctx: Ctx) -> tuple[float, float, float]:
+    """Bounds that hold every track's values (what a slider is built with; each track narrows it)."""
+    lows, highs, steps = zip(*(cost_bounds(ctx, t) for t in ctx.service.bundles))
+    return min(lows), max(highs), min(steps)
 
 
 def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track = track_dd.value
     cols = ctx.columns(track)
-    lo, hi = cost_range(ctx, track)
+    _, hi, _ = widest_bounds(ctx)
     with gr.Row():
         search = gr.Textbox(label="Search", placeholder="router, team or type — several terms: a; b", scale=3,
-                            elem_id="lb-search")
-        types = gr.CheckboxGroup(list(ROUTER_TYPES), value=list(ROUTER_TYPES), label="Router type", scale=2)
-        show_ref = gr.Checkbox(value=True, label="Show reference entries (single models, baselines, oracle)", scale=1)
+                            min_width=STACK_BELOW, elem_id="lb-search")
+        with gr.Column(scale=3, min_width=STACK_BELOW):
+            types = gr.CheckboxGroup(list(ROUTER_TYPES), value=list(ROUTER_TYPES), label="Router type")
+            show_ref = gr.Checkbox(value=True, label="Show reference entries (single models, baselines, oracle)")
     with gr.Row():
-        max_cost = gr.Slider(lo, hi, value=hi, step=0.01, label="Max cost ($ per 1k queries)", scale=2)
-        shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3)
-    frame, kinds = display_frame(apply_filters(raw_frame(ctx.rows(track), ctx.families(track))),
-                                 cols, default_labels(cols))
-    table = gr.Dataframe(value=frame, datatype=kinds, interactive=False, wrap=True, elem_id="leaderboard-table",
-                         max_height=700, label="Leaderboard (hidden test split; rank score ×100)")
+        max_cost = gr.Slider(0, hi, value=hi, step=0.01, label=f"Max cost ({units.UNIT})", scale=2,
+                             min_width=STACK_BELOW)
+        shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3,
+                                  min_width=STACK_BELOW, elem_id="lb-columns")
+    frame, chosen = display_frame(apply_filters(raw_frame(ctx.rows(track), ctx.families(track))),
+                                  cols, default_labels(cols))
+    table = gr.Dataframe(value=frame, **table_props(chosen), pinned_columns=PINNED, interactive=False, wrap=True,
+                         elem_id="leaderboard-table", max_height=700,
+                         label="Leaderboard (hidden test split; rank score ×100; scrolls sideways)")
     download = gr.DownloadButton("Download CSV", elem_id="lb-download")
     inputs = [track_dd, search, types, show_ref, max_cost, shown]
     handler = lambda *a: leaderboard_view(ctx, *a)  # noqa: E731
@@ -113,8 +136,8 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     gr.Timer(30).tick(handler, inputs, [table, download], show_progress="hidden", api_name=False)
 
     def slider_range(track):
-        lo, hi = cost_range(ctx, track)
-        return gr.Slider(minimum=lo, maximum=hi, value=hi)
+        _, hi, _ = cost_bounds(ctx, track)
+        return gr.Slider(minimum=0, maximum=hi, value=hi)
 
     track_dd.change(slider_range, track_dd, max_cost, api_name=False)
     ctx.on_load.append((slider_range, [track_dd], [max_cost]))
@@ -127,42 +150,43 @@ def slice_choices(ctx: Ctx, track: str) -> list[str]:
     return [ALL] + [f"family: {f}" for f in ctx.families(track)] + [f"dataset: {d}" for d in ctx.datasets(track)]
 
 
-def budget_bounds(rows: list[dict]) -> tuple[float, float]:
-    """Slider range (log10 $ per 1k queries) spanning the achievable entries (oracles excluded)."""
-    costs = [p["cost"] for r in rows if r["router"] not in ORACLE_ENTRIES for p in r["points"]
-             if p["cost"] and p["cost"] > 0]
-    if not costs:
-        return -3.0, 1.0
-    return math.floor(math.log10(1000 * min(costs)) * 10) / 10, math.ceil(math.log10(1000 * max(costs)) * 10) / 10
+def default_budget(lo: float, hi: float, step: float) -> float:
+    """Halfway on the plot's log axis, rounded to the slider's step."""
+    return round(round(math.sqrt(max(lo, step) * hi) / step) * step, 12)
 
 
-def pareto_view(ctx: Ctx, track: str, slice_name: str, budget_log10: float):
+def budget_text(rows: list[dict], budget: float, slice_points) -> str:
+    """The sentence under the budget slider: the budget and the most accurate entry within it."""
+    best = best_under_budget(rows, units.per_query(budget), slice_points)
+    if best is None:
+        return f"Budget **{units.money(budget)} per 1k queries**: no entry is that cheap."
+    name, p = best
+    return (f"Budget **{units.money(budget)} per 1k queries** → most accurate within it: "
+            f"<span id='best-under-budget'>{inert(name)}</span> (point {inert(p['point'])}: "
+            f"{100 * p['accuracy']:.1f}% at {units.cost_text(p['cost'])})")
+
+
+def pareto_view(ctx: Ctx, track: str, slice_name: str, budget: float | None):
+    """``budget`` in :data:`units.UNIT`, as the slider gives it."""
     rows = ctx.rows(track)
     slice_points = None
     if slice_name and slice_name != ALL:
         level, name = slice_name.split(": ", 1)
         slice_points = ctx.service.slice_points(track, level, name)
-    budget = 10 ** budget_log10 / 1000 if budget_log10 is not None else None
-    fig = pareto_figure(rows, budget=budget, slice_points=slice_points, title=slice_name or ALL)
-    best = best_under_budget(rows, budget, slice_points) if budget else None
-    if best is None:
-        text = f"Budget **${1000 * budget:.3g} per 1k queries**: no entry is that cheap."
-    else:
-        name, p = best
-        text = (f"Budget **${1000 * budget:.3g} per 1k queries** → most accurate within it: "
-                f"<span id='best-under-budget'>{inert(name)}</span> (point {inert(p['point'])}: "
-                f"{100 * p['accuracy']:.1f}% at ${1000 * p['cost']:.3g} per 1k queries)")
-    return fig, text
+    per_query = units.per_query(budget) if budget else None
+    fig = pareto_figure(rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL)
+    return fig, budget_text(rows, budget, slice_points) if budget else "Set a budget."
 
 
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track = track_dd.value
-    rows = ctx.rows(track)
-    lo, hi = budget_bounds(rows)
+    lo, hi, step = widest_bounds(ctx)
     with gr.Row():
-        slice_dd = gr.Dropdown(slice_choices(ctx, track), value=ALL, label="Plot this slice", scale=1)
-        budget = gr.Slider(lo, hi, value=round((lo + hi) / 2, 2), step=0.01, scale=2, elem_id="budget-slider",
-                           label="Budget: log10 of $ per 1k queries (the green line)")
+        slice_dd = gr.Dropdown(slice_choices(ctx, track), value=ALL, label="Plot this slice", scale=1,
+                               min_width=STACK_BELOW)
+        budget = gr.Slider(lo, hi, value=default_budget(lo, hi, step), step=step, scale=2, elem_id="budget-slider",
+                           min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
+                           info="drag, or type an amount in the box (e.g. 0.10)")
     best = gr.Markdown(elem_id="budget-best")
     plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
     inputs = [track_dd, slice_dd, budget]
@@ -171,9 +195,9 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
 
     def refresh_controls(track):
-        lo, hi = budget_bounds(ctx.rows(track))
+        lo, hi, step = cost_bounds(ctx, track)
         return gr.Dropdown(choices=slice_choices(ctx, track), value=ALL), gr.Slider(
-            minimum=lo, maximum=hi, value=round((lo + hi) / 2, 2))
+            minimum=lo, maximum=hi, step=step, value=default_budget(lo, hi, step))
 
     track_dd.change(refresh_controls, track_dd, [slice_dd, budget], api_name=False)
     ctx.on_load.append((refresh_controls, [track_dd], [slice_dd, budget]))
@@ -213,7 +237,7 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
                       f"(p = {pt['rank_score']['p_value']:.3f}).")
         lines.append(f"- **{inert(v['router_name'])}** ({inert(v['team']) or 'no team'}), point `{inert(p['point'])}`: "
                      f"accuracy {100 * p['accuracy']:.1f}% (95% CI {fmt_ci('accuracy')}), cost "
-                     f"${1000 * p['cost']:.3g} per 1k queries, rank score {100 * p['rank_score']:.1f} "
+                     f"{units.cost_text(p['cost'])}, rank score {100 * p['rank_score']:.1f} "
                      f"(95% CI {fmt_ci('rank_score')}).{paired}")
     return detail_figure(views, key), "\n".join(lines) or "Pick an entry."
 
@@ -221,11 +245,13 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
 def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     choices = entry_choices(ctx, track_dd.value)
     with gr.Row():
-        first = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Entry", scale=2)
-        second = gr.Dropdown(choices, value=None, label="Compare with (optional)", scale=2)
+        first = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Entry", scale=2,
+                            min_width=STACK_BELOW, elem_id="detail-first")
+        second = gr.Dropdown(choices, value=None, label="Compare with (optional)", scale=2,
+                             min_width=STACK_BELOW)
         level = gr.Radio(["dataset", "family"], value="dataset", label="Break down by", scale=1)
-    text = gr.Markdown()
-    plot = gr.Plot(label="Accuracy per group (bars: 95% binomial interval)")
+    text = gr.Markdown(elem_id="detail-text")
+    plot = gr.Plot(label="Accuracy per group (bars: 95% binomial interval)", elem_id="detail-plot")
     def run(track, a, b, lvl, request: gr.Request, profile: gr.OAuthProfile | None):
         return detail_view(ctx, track, a, b, lvl, request, profile)
 
@@ -419,11 +445,13 @@ def example_file(ctx: Ctx, track: str) -> str:
     return str(path)
 
 
-def docs_markdown(ctx: Ctx, track: str) -> str:
+#: Math in the Metrics section only, and only between these delimiters: a lone "$" (a price) is text.
+#: Nothing user- or bundle-written is shown in a Markdown that renders math (inert text escapes "(" as "\(").
+MATH_DELIMITERS = [{"left": "$$", "right": "$$", "display": True}, {"left": "\\(", "right": "\\)", "display": False}]
+
+
+def docs_format(ctx: Ctx, track: str) -> str:
     b = ctx.service.bundle(track)
-    prov = b.provenance
-    pool = "\n".join(f"| {inert(m.display_name)} | {inert(m.params or '-')} | {m.input_price:.2f} | {m.output_price:.2f} |"
-                     for m in b.models)
     return f"""
 ## Prediction file
 One row per test sample (per operating point): columns `sample_id`, `model_id` and, for a curve,
@@ -442,23 +470,48 @@ from datasets import load_dataset
 samples = load_dataset("<org>/{b.name}", "samples")   # train/dev with quality & cost, test without
 ```
 Locally: `routerboard score preds.csv --bundle {b.name} --split dev` scores a dev file with the public labels.
+"""
 
-## Model pool ($ per 1M tokens)
+
+def docs_pool(ctx: Ctx, track: str) -> str:
+    """The model pool as a table, one row per model, prices in dollars per 1M tokens."""
+    b = ctx.service.bundle(track)
+    rows = "\n".join(f"| {inert(m.display_name)} | {inert(m.params or '-')} | {units.money(m.input_price)} | "
+                     f"{units.money(m.output_price)} |" for m in b.models)
+    return f"""
+## Model pool
+{len(b.models)} models; prices in US dollars per 1M tokens.
+
 | model | params (B) | input | output |
 |---|---|---|---|
-{pool}
+{rows}
+"""
 
+
+def docs_metrics(ctx: Ctx, track: str) -> str:
+    b = ctx.service.bundle(track)
+    lo, hi = (units.money(units.in_unit(c)) for c in (b.cost_bounds.cmin, b.cost_bounds.cmax))
+    return rf"""
 ## Metrics
-- **Accuracy** $A = \\frac1n\\sum_i Y_{{i,c_i}}$, **cost** $c = \\frac1n\\sum_i C_{{i,c_i}}$ (USD per query).
-- **Rank score** (VL-RouterBench): $C_n = \\frac{{\\log_2 c_{{max}} - \\log_2 c}}{{\\log_2 c_{{max}} - \\log_2 c_{{min}}}}$,
-  $S = \\frac{{(1+\\beta) A C_n}}{{\\beta A + C_n}}$, $\\beta = 0.1$; cost clipped to the bounds
-  [{b.cost_bounds.cmin:.3g}, {b.cost_bounds.cmax:.3g}] $/query. Shown ×100.
-- **Curves** (MMR-Bench): Pareto frontier; **nAUC** = area under the frontier / its cost range;
-  **Ps** = best frontier accuracy; **QNC** = first frontier cost reaching the best single model's
-  accuracy / that model's cost; **gap closed** = (acc − best single) / (oracle − best single).
+Model \(c_i\) answers sample \(i\); \(Y_{{i,j}}\) is model \(j\)'s quality on sample \(i\) (0–1) and
+\(C_{{i,j}}\) its cost in US dollars.
+
+- **Accuracy** and **cost** (per query; the app shows cost per 1k queries):
+$$A = \frac{{1}}{{n}}\sum_{{i=1}}^{{n}} Y_{{i,c_i}}, \qquad c = \frac{{1}}{{n}}\sum_{{i=1}}^{{n}} C_{{i,c_i}}$$
+- **Rank score** (VL-RouterBench), shown ×100, with \(\beta = 0.1\) and the cost clipped to the track's
+  bounds \(c_{{min}}, c_{{max}}\) ({lo} and {hi} per 1k queries):
+$$C_n = \frac{{\log_2 c_{{max}} - \log_2 c}}{{\log_2 c_{{max}} - \log_2 c_{{min}}}}, \qquad S = \frac{{(1+\beta)\,A\,C_n}}{{\beta A + C_n}}$$
+- **Curves** (MMR-Bench): Pareto frontier of the operating points; **nAUC** = area under the frontier / its
+  cost range; **Ps** = best frontier accuracy; **QNC** = first frontier cost reaching the best single
+  model's accuracy / that model's cost; **gap closed** = (accuracy − best single) / (oracle − best single).
 - **Intervals**: 95% bootstrap over samples (1,000 replicates, seeded); paired bootstrap test
   against the best single model.
+"""
 
+
+def docs_provenance(ctx: Ctx, track: str) -> str:
+    prov = ctx.service.bundle(track).provenance
+    return f"""
 ## Provenance
 {inert(prov.description)}
 
@@ -467,9 +520,14 @@ Source: {inert(prov.source)} · version {inert(prov.version)} · licence {inert(
 """
 
 
+#: (elem_id, text, latex delimiters) of the Data & docs tab, top to bottom
+DOCS_SECTIONS = (("docs-format", docs_format, []), ("docs-pool", docs_pool, []),
+                 ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-provenance", docs_provenance, []))
+
+
 def build_docs_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     gr.DownloadButton("Download an example prediction file", value=example_file(ctx, track_dd.value),
                       elem_id="example-download")
-    docs = gr.Markdown(docs_markdown(ctx, track_dd.value), latex_delimiters=[{"left": "$", "right": "$",
-                                                                               "display": False}])
-    track_dd.change(lambda t: docs_markdown(ctx, t), track_dd, docs, api_name=False)
+    parts = [gr.Markdown(text(ctx, track_dd.value), latex_delimiters=delimiters, elem_id=elem_id)
+             for elem_id, text, delimiters in DOCS_SECTIONS]
+    track_dd.change(lambda t: [text(ctx, t) for _, text, _ in DOCS_SECTIONS], track_dd, parts, api_name=False)

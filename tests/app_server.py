@@ -20,15 +20,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+LISTEN_VARIABLES = ("ROUTERBOARD_HOST", "ROUTERBOARD_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SPACE_ID")
+
+
 @contextmanager
-def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 180):
+def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 180,
+                argv: list[str] | None = None, port_variable: str = "ROUTERBOARD_PORT"):
+    """``argv`` (default ``-m leaderboard.cli serve``) run from the repository root, told its free port
+    through ``port_variable`` only."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
-           "ROUTERBOARD_HEARTBEAT_SECONDS": "1", "ROUTERBOARD_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-           **(extra_env or {})}
-    env.pop("SPACE_ID", None)
+    env = {k: v for k, v in os.environ.items() if k not in LISTEN_VARIABLES}
+    env.update({"DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
+                "ROUTERBOARD_HEARTBEAT_SECONDS": "1", port_variable: str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+                **(extra_env or {})})
     log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -47,9 +54,11 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
             time.sleep(0.3)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+        except ProcessLookupError:  # it exited early: the error above says why
+            pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()

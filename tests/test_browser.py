@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 from app_server import running_app, wait_until
+from leaderboard import units
+from leaderboard.columns import BASE_COLUMNS, PINNED
 
 CHROMIUM = "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
@@ -33,17 +35,17 @@ def browser_page(tmp_path_factory, sim_bundle):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run", "--disable-quic"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(url)
         wait_until(lambda: "Oracle" in page.locator("#leaderboard-table").inner_text(), what="reference rows")
-        yield page, tmp
+        yield page, tmp, url
         browser.close()
 
 
-def shot(page, name):
+def shot(page, name, full_page=False):
     OUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUT / f"{name}.png"))
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
     if os.environ.get("ROUTERBOARD_UPDATE_SCREENSHOTS") == "1":
         README_SHOTS.mkdir(exist_ok=True)
         shutil.copy(OUT / f"{name}.png", README_SHOTS / f"{name}.png")
@@ -57,11 +59,94 @@ def table_text(page):
     return page.locator("#leaderboard-table").inner_text()
 
 
+#: every header cell: its text, title, box, number of text lines, and the words the browser broke
+#: across lines (a header wrapped letter by letter breaks every word)
+HEADERS_JS = """() => [...document.querySelectorAll('#leaderboard-table th[data-testid^="header-"]')].map(th => {
+  const tops = new Set(), broken = [];
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/\\S+/g)) {
+      const r = document.createRange();
+      r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+      const rects = [...r.getClientRects()].filter(x => x.width > 0);
+      rects.forEach(x => tops.add(Math.round(x.top)));
+      if (rects.length > 1) broken.push(m[0]);
+    }
+  }
+  const b = th.getBoundingClientRect();
+  return {label: th.innerText.trim().replace(/\\s+/g, ' '), title: th.getAttribute('title'), lines: tops.size,
+          broken, x: b.x, width: b.width, height: b.height};
+})"""
+
+#: x of each header and of the first row's cell in the same column, after scrolling the table sideways
+SCROLL_JS = """async (dx) => {
+  const t = document.querySelector('#leaderboard-table');
+  const viewport = t.querySelector('.virtual-table-viewport');
+  const xs = () => [...t.querySelectorAll('th[data-testid^="header-"]')].map((th, i) => [
+    th.getBoundingClientRect().x,
+    t.querySelector(`[role="gridcell"][data-row="0"][data-col="${i}"]`).getBoundingClientRect().x]);
+  const before = xs();
+  viewport.scrollLeft = dx;
+  await new Promise(r => setTimeout(r, 300));
+  return {before, after: xs(), scrolled: viewport.scrollLeft, visible: viewport.clientWidth,
+          page: document.documentElement.scrollWidth};
+}"""
+
+
+def headers(page):
+    return page.evaluate(HEADERS_JS)
+
+
+def check_header_layout(page):
+    """Headers wrap between words, in at most two lines, and each carries its declared tooltip."""
+    heads = headers(page)
+    for h in heads:
+        assert not h["broken"] and h["lines"] <= 2, h
+    assert max(h["height"] for h in heads) < 90, heads  # two lines of text and the cell's padding
+    labels = [h["label"] for h in heads]
+    assert labels[:PINNED] == [c.label for c in BASE_COLUMNS[:PINNED]]
+    assert units.COST_LABEL in labels and not any("/query" in label for label in labels), labels
+    wait_until(lambda: any(h["title"] == units.COST_TOOLTIP for h in headers(page)), what="the cost header's tooltip")
+    return heads
+
+
+def check_pinned(page, dx=300, scroll_back=True):
+    """After a sideways scroll Rank and Router stay where they were, the rest moved, and every header
+    still sits over its own column."""
+    moved = page.evaluate(SCROLL_JS, dx)
+    assert moved["scrolled"] >= dx - 1, moved  # the table is wider than its box: it scrolls
+    for i, ((head0, cell0), (head1, cell1)) in enumerate(zip(moved["before"], moved["after"])):
+        assert abs(head1 - cell1) <= 1, (i, moved)
+        if i < PINNED:
+            assert abs(head1 - head0) <= 1, (i, moved)
+        else:
+            assert head1 == pytest.approx(head0 - dx, abs=1), (i, moved)
+    if scroll_back:
+        page.evaluate(SCROLL_JS, 0)
+    return moved
+
+
+def choose_columns(page, labels):
+    """Tick (or untick) these boxes of the column chooser."""
+    chooser = page.locator("#lb-columns")
+    for label in labels:
+        chooser.get_by_label(label, exact=True).click()
+
+
 def test_01_table_and_search(browser_page):
-    page, _ = browser_page
+    page, _, _ = browser_page
     text = table_text(page)
     assert "Oracle" in text and "Janus-Pro-1B" in text and "SIMULATED" in page.locator("#track-badge").inner_text()
+    check_header_layout(page)
+    check_pinned(page)
     shot(page, "leaderboard")
+    hidden = [c.label for c in BASE_COLUMNS if c.can_hide and not c.shown]
+    choose_columns(page, hidden)  # every column at once: each header still fits its width
+    wait_until(lambda: len(headers(page)) == len(BASE_COLUMNS) + 3, what="all columns")  # + 3 families
+    check_header_layout(page)
+    check_pinned(page)
+    choose_columns(page, hidden)
+    wait_until(lambda: len(headers(page)) == len(BASE_COLUMNS) + 3 - len(hidden), what="the default columns")
     box = page.locator("#lb-search").locator("input, textarea").first
     box.fill("gemini; cheapest")
     wait_until(lambda: "Janus-Pro-1B" not in table_text(page), what="search to filter the table")
@@ -80,30 +165,46 @@ def best_named(page):
     return page.locator("#best-under-budget").inner_text()
 
 
+PLOT_JS = """() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');
+  return el && el.data ? {axis: el.layout.xaxis.title.text, hovers: el.data.map(t => t.hovertemplate || ''),
+                          budget: (el.data.find(t => t.name === 'Budget') || {}).x} : null; }"""
+
+
 def test_02_pareto_traces_and_budget(browser_page):
-    page, _ = browser_page
+    page, _, _ = browser_page
     open_tab(page, "Pareto plot")
     names = wait_until(lambda: plot_trace_names(page), what="the Plotly figure")
     for expected in ("Single models", "Oracle", "Oracle curve", "StrongestGlobal", "StrongestPerDataset",
                      "Global Pareto frontier", "Budget"):
         assert expected in names, names
-    shot(page, "pareto")
-    number = page.locator("#budget-slider input[type='number']")
     wait_until(lambda: page.locator("#best-under-budget").count(), what="the page's first best entry")
+    slider = page.locator("#budget-slider")
+    assert f"Budget ({units.UNIT})" in slider.inner_text() and "log" not in slider.inner_text()
+    shot(page, "pareto", full_page=True)
+    number = slider.locator("input[type='number']")
 
     def set_budget(v):
         number.fill(str(v))
         number.press("Enter")
 
-    set_budget(-1.0)  # $0.10 per 1k queries: only the smallest models fit
+    def budget_text():
+        return page.locator("#budget-best").inner_text()
+
+    set_budget(0.1)  # $0.10 per 1k queries: only the smallest models fit
     wait_until(lambda: page.locator("#best-under-budget").count() and best_named(page) == "DeepSeek-VL2-Tiny",
                what="the best entry under $0.10 per 1k queries")
-    set_budget(0.6)  # $4 per 1k queries: everything is affordable
+    assert budget_text().startswith("Budget $0.10 per 1k queries") and "at $0.059 per 1k queries" in budget_text()
+    plot = wait_until(lambda: (lambda d: d if d and d["budget"] == [0.1, 0.1] else None)(page.evaluate(PLOT_JS)),
+                      what="the budget line at $0.10 on the axis")
+    assert plot["axis"] == units.AXIS_TITLE and "$ per 1k queries" in plot["axis"]
+    assert all("per 1k queries" in h for h in plot["hovers"] if h), plot["hovers"]
+    set_budget(3.5)  # $3.50 per 1k queries: everything but GPT-4o is affordable
     wait_until(lambda: best_named(page) == "StrongestPerDataset", what="the named best entry to change")
+    assert budget_text().startswith("Budget $3.50 per 1k queries")
 
 
 def test_03_upload_reaches_done_in_my_submissions(browser_page, sim_bundle):
-    page, tmp = browser_page
+    page, tmp, _ = browser_page
     ids = sim_bundle.samples.loc[sim_bundle.samples.split == "test", "sample_id"]
     path = tmp / "browser-upload.csv"
     pd.DataFrame({"sample_id": ids, "model_id": "MiMo-VL-7B-RL"}).to_csv(path, index=False)
@@ -122,7 +223,7 @@ def test_03_upload_reaches_done_in_my_submissions(browser_page, sim_bundle):
 
 
 def test_04_user_text_is_inert(browser_page, sim_bundle):
-    page, tmp = browser_page
+    page, tmp, _ = browser_page
     ids = sim_bundle.samples.loc[sim_bundle.samples.split == "test", "sample_id"]
     path = tmp / "xss.csv"
     pd.DataFrame({"sample_id": ids, "model_id": "Pixtral-12B"}).to_csv(path, index=False)
@@ -156,7 +257,70 @@ def test_04_user_text_is_inert(browser_page, sim_bundle):
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert page.evaluate("() => document.querySelectorAll('a[href^=\"javascript\"]').length") == 0
     assert page.evaluate("() => [...document.scripts].filter(s => s.textContent.includes('__pwned')).length") == 0
+
+
+TEXT_OUTSIDE_MATH_JS = """(sel) => { const c = document.querySelector(sel).cloneNode(true);
+  c.querySelectorAll('.katex').forEach(k => k.remove()); return c.textContent; }"""
+
+
+def test_05_data_and_docs(browser_page, sim_bundle):
+    page, _, _ = browser_page
     open_tab(page, "Data & docs")
-    shot(page, "data-and-docs")
+    rows = page.locator("#docs-pool table tbody tr")
+    wait_until(lambda: rows.count() == len(sim_bundle.models), what="one model-pool row per model")
+    cells = page.evaluate("() => [...document.querySelectorAll('#docs-pool table tbody tr')]"
+                          ".map(r => [...r.cells].map(c => c.innerText.trim()))")
+    assert cells == [[m.display_name, str(m.params or "-"), units.money(m.input_price), units.money(m.output_price)]
+                     for m in sim_bundle.models]
+    assert ["GPT-4o", "-", "$2.50", "$10.00"] in cells
+    metrics = page.locator("#docs-metrics")
+    wait_until(lambda: metrics.locator(".katex").count() >= 8, what="the formulas typeset by KaTeX")
+    assert metrics.locator(".katex-display").count() == 2
+    assert page.locator(".katex-error").count() == 0
+    assert page.locator("#docs-format .katex, #docs-pool .katex, #docs-provenance .katex").count() == 0
+    words = page.evaluate(TEXT_OUTSIDE_MATH_JS, "#docs-metrics")
+    for seen in ("Rank score", "Accuracy", "nAUC", "Pareto frontier", "per 1k queries"):
+        assert seen in words, words
+    for source in ("\\frac", "\\(", "$$", "\\log"):  # no formula left as TeX source
+        assert source not in words, words
+    provenance = page.locator("#docs-provenance").inner_text()
+    assert "$/1M-token prices" in provenance and "(17 models" in provenance  # dollars and brackets stay text
+    assert "sample_id,model_id,point" in page.locator("#docs-format").inner_text()
+    shot(page, "data-and-docs", full_page=True)
+
+
+def test_06_router_detail(browser_page, sim_bundle):
+    page, _, _ = browser_page
     open_tab(page, "Router detail")
+    page.locator("#detail-first").locator("input").first.click()
+    page.get_by_role("option", name="StrongestPerDataset", exact=False).first.click()
+    text = wait_until(lambda: (lambda t: t if "StrongestPerDataset" in t else None)(
+        page.locator("#detail-text").inner_text()), what="the entry's numbers")
+    assert "accuracy 82" in text and "per 1k queries" in text and "rank score" in text
+    bars = wait_until(lambda: page.evaluate("() => { const el = document.querySelector('#detail-plot .js-plotly-plot');"
+                                            " return el && el.data && el.data.length ? el.data[0].x : null; }"),
+                      what="the per-dataset bars")
+    assert sorted(bars) == sorted(sim_bundle.samples["dataset"].unique())
     shot(page, "router-detail")
+
+
+def test_07_phone_width(browser_page):
+    """At 390 px: nothing overflows the page, controls stack, the table scrolls sideways inside its box
+    with Rank and Router kept in view and leaving room for the other columns."""
+    page, _, url = browser_page
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    phone.set_default_timeout(60_000)
+    try:
+        phone.goto(url)
+        wait_until(lambda: "Oracle" in phone.locator("#leaderboard-table").inner_text(), what="rows on a phone")
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        assert phone.locator("#track-badge").bounding_box()["width"] > 300  # below the track selector, not beside
+        assert phone.locator("#lb-search").bounding_box()["width"] > 300
+        heads = check_header_layout(phone)
+        moved = check_pinned(phone, dx=200, scroll_back=False)
+        pinned = sum(h["width"] for h in heads[:PINNED])
+        assert pinned < 0.7 * moved["visible"], (pinned, moved["visible"])
+        phone.locator("#leaderboard-table").scroll_into_view_if_needed()
+        shot(phone, "leaderboard-phone")  # scrolled sideways: Rank and Router still in view
+    finally:
+        phone.close()
