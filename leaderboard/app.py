@@ -19,8 +19,8 @@ import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
-from leaderboard.tabs import (STACK_BELOW, Ctx, build_detail_tab, build_docs_tab, build_leaderboard_tab, build_mine_tab,
-                              build_pareto_tab, build_submit_tab, track_badge)
+from leaderboard.tabs import (LIVE, STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
+                              build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
 from submissions.service import ServiceError, SubmissionService
 
@@ -96,7 +96,29 @@ def _api(service: SubmissionService) -> None:
     def tracks() -> list[str]:
         return list(service.bundles)
 
-    for fn in (leaderboard_rows, my_submissions, submission, withdraw, tracks):
+    def releases(track: str) -> list[dict]:
+        return service.releases(track or None)
+
+    def release_rows(release_id: int) -> list[dict] | dict:
+        try:
+            return service.release_rows(int(release_id))
+        except ServiceError as exc:
+            return {"error": str(exc)}
+
+    def select_final(submission_id: int, selected: bool, request: gr.Request, profile: gr.OAuthProfile | None) -> dict:
+        try:
+            return service.select_final(auth.current_user(request, profile), int(submission_id), bool(selected)).to_dict()
+        except ServiceError as exc:
+            return {"error": str(exc)}
+
+    def cut_release(track: str, note: str, request: gr.Request, profile: gr.OAuthProfile | None) -> dict:
+        try:
+            return service.cut_release(auth.current_user(request, profile) or "", track or None, note or "")
+        except ServiceError as exc:
+            return {"error": str(exc)}
+
+    for fn in (leaderboard_rows, my_submissions, submission, withdraw, tracks, releases, release_rows, select_final,
+               cut_release):
         gr.api(fn, api_name=fn.__name__)
 
 
@@ -115,7 +137,15 @@ def build_app(service: SubmissionService) -> gr.Blocks:
                                    min_width=STACK_BELOW)
             with gr.Column(scale=1, min_width=STACK_BELOW):  # a Markdown's own min_width is not applied
                 badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
+        ctx.board_dd = gr.Dropdown(board_choices(ctx, tracks[0]), value=LIVE, label="Board", elem_id="board-select",
+                                   info="the live board, or a release (the private part)")
         track_dd.change(lambda t: track_badge(ctx, t), track_dd, badge, api_name=False)
+
+        def boards(track):
+            return gr.Dropdown(choices=board_choices(ctx, track), value=LIVE)
+
+        track_dd.change(boards, track_dd, ctx.board_dd, api_name=False)
+        ctx.on_load.append((boards, [track_dd], [ctx.board_dd]))
         with gr.Tabs():
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
                                    ("Router detail", build_detail_tab), ("Submit", build_submit_tab),

@@ -39,14 +39,17 @@ BASE_COLUMNS: tuple[Column, ...] = (
     Column("type", "Type", kind="str", digits=None, width=112, tooltip="Router type"),
     Column("kind", "Entry", kind="str", shown=False, digits=None, width=96,
            tooltip="Entry kind: reference (single model, baseline, oracle), starter or user"),
-    Column("accuracy_pct", "Accuracy (%)", width=104, tooltip="Accuracy on the hidden test split (%)"),
+    Column("accuracy_pct", "Accuracy (%)", width=104,
+           tooltip="Accuracy (%) on the public part of the hidden test split — a router's as its Ladder released it; "
+                   "in a release, on the private part"),
     Column("cost_per_1k", units.COST_LABEL, digits=3, width=124, tooltip=units.COST_TOOLTIP),
     Column("rank_score_100", "Rank score", width=96,
            tooltip="Rank score (VL-RouterBench, ×100): accuracy and log-cost combined"),
     Column("rank_score_ci", "Rank score 95% CI", kind="str", digits=None, width=116,
-           tooltip="Rank score: 95% bootstrap interval"),
+           tooltip="Rank score: 95% interval (bootstrap for reference entries; from the shown accuracy for routers)"),
     Column("p_rank_score", "p vs best single", shown=False, digits=3, width=120,
-           tooltip="p-value of the paired bootstrap test of the rank score against the best single model"),
+           tooltip="p-value of the rank score's test against the best single model (paired bootstrap for reference "
+                   "entries; from the shown values for routers)"),
     Column("nauc", "nAUC", digits=3, width=80, tooltip="Normalised area under the cost–accuracy frontier"),
     Column("ps_pct", "Ps (%)", shown=False, width=80, tooltip="Best accuracy on the frontier (%)"),
     Column("qnc", "QNC", digits=3, width=80,
@@ -54,6 +57,8 @@ BASE_COLUMNS: tuple[Column, ...] = (
     Column("gap_closed_pct", "Gap closed (%)", width=120,
            tooltip="Share of the gap between the best single model and the oracle closed (%)"),
     Column("n_points", "Points", shown=False, digits=None, width=80, tooltip="Operating points submitted"),
+    Column("n_released", "Shown", shown=False, digits=None, width=80,
+           tooltip="Operating points the Ladder released (the others were not significantly better)"),
     Column("uses_images", "Uses images", kind="str", shown=False, digits=None, width=96),
     Column("submitted", "Submitted", kind="str", shown=False, digits=None, width=176, tooltip="Submitted (UTC)"),
 )
@@ -61,16 +66,33 @@ BASE_COLUMNS: tuple[Column, ...] = (
 PINNED = next(i for i, c in enumerate(BASE_COLUMNS) if c.can_hide)
 
 
+#: columns of a release's board only (always shown there), each placed after the column named first
+RELEASE_COLUMNS: tuple[tuple[str, Column], ...] = (
+    ("router_html", Column("public_rank", "Public rank", digits=None, width=80, can_hide=False,
+                           tooltip="Rank on the live board (public part) when the release was cut; blank: not "
+                                   "shown there")),
+    ("public_rank", Column("shift", "Shift", digits=None, width=72, can_hide=False,
+                           tooltip="Public rank minus private rank: positive moved up on the private part")),
+    ("rank_score_100", Column("public_rank_score_100", "Public rank score", width=104, can_hide=False,
+                              tooltip="Rank score shown on the live board (public part) when the release was cut")),
+)
+
+
 def family_column(family: str) -> Column:
     return Column(f"family:{family}", f"{family} (%)", width=max(112, 8 * len(family) + 24),
                   tooltip=f"Accuracy on the {family} datasets (%)")
 
 
-def columns_for(families: list[str]) -> list[Column]:
-    """The full column list of a track: the base columns plus one accuracy column per family."""
+def columns_for(families: list[str], release: bool = False) -> list[Column]:
+    """The full column list of a track: the base columns plus one accuracy column per family (and,
+    for a release's board, its public rank, shift and public rank score)."""
     cols = list(BASE_COLUMNS)
     at = next(i for i, c in enumerate(cols) if c.key == "rank_score_ci") + 1
-    return cols[:at] + [family_column(f) for f in families] + cols[at:]
+    cols = cols[:at] + [family_column(f) for f in families] + cols[at:]
+    if release:
+        for after, col in RELEASE_COLUMNS:
+            cols.insert(next(i for i, c in enumerate(cols) if c.key == after) + 1, col)
+    return cols
 
 
 def choosable(columns: list[Column]) -> list[str]:

@@ -36,6 +36,12 @@ def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
         "gap_closed_pct": 100 * df["gap_closed"].astype(float), "n_points": df["n_points"],
         "uses_images": np.where(df["uses_images"], "yes", "no"), "submitted": df["submitted"].astype(str),
     })
+    if "n_released" in df:
+        out["n_released"] = df["n_released"]
+    if "private_rank" in df:  # a release's board
+        out["public_rank"] = df["public_rank"].astype("Int64")
+        out["shift"] = df["shift"].astype("Int64")
+        out["public_rank_score_100"] = 100 * df["public_rank_score"].astype(float)
     fam = pd.DataFrame(list(df["families"]))
     for f in families:
         out[f"family:{f}"] = 100 * fam[f].astype(float) if f in fam else np.nan

@@ -28,6 +28,8 @@ from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
 ALL = "All samples"
+#: the board selector's value for the live board (a release is ``release:<id>``)
+LIVE = "live"
 #: min_width of controls that share a row: on a phone they stack instead of squeezing each other
 STACK_BELOW = 280
 
@@ -41,17 +43,23 @@ class Ctx:
     on_show: list = field(default_factory=list)
     #: the Submit button's event, so other tabs can refresh after a submission
     submitted: Any = None
+    #: the board selector (live board or a release), shared by the Leaderboard and Pareto tabs
+    board_dd: Any = None
     #: seconds a leaderboard read is reused: one page load asks for it from five handlers at once
     rows_ttl: float = 2.0
     _rows: dict = field(default_factory=dict)
 
-    def rows(self, track: str) -> list[dict[str, Any]]:
-        """The track's leaderboard rows, read once per ``rows_ttl`` however many handlers ask."""
+    def rows(self, track: str, board: str | None = LIVE) -> list[dict[str, Any]]:
+        """The rows of the live board (read once per ``rows_ttl`` however many handlers ask) or of a
+        release (which never changes once cut)."""
+        release = release_id(board)
+        key = (track, release)
         now = time.monotonic()
-        hit = self._rows.get(track)
-        if hit is None or now - hit[0] > self.rows_ttl:
-            hit = (now, self.service.leaderboard_rows(track))
-            self._rows[track] = hit
+        hit = self._rows.get(key)
+        if hit is None or (release is None and now - hit[0] > self.rows_ttl):
+            rows = self.service.leaderboard_rows(track) if release is None else self.service.release_rows(release)
+            hit = (now, rows)
+            self._rows[key] = hit
         return hit[1]
 
     def families(self, track: str) -> list[str]:
@@ -60,8 +68,32 @@ class Ctx:
     def datasets(self, track: str) -> list[str]:
         return sorted(self.service.bundle(track).samples["dataset"].unique())
 
-    def columns(self, track: str) -> list[Column]:
-        return columns_for(self.families(track))
+    def columns(self, track: str, board: str | None = LIVE) -> list[Column]:
+        return columns_for(self.families(track), release=release_id(board) is not None)
+
+
+def release_id(board: str | None) -> int | None:
+    """The release a board value names (``release:3`` → 3); None for the live board."""
+    if board and board.startswith("release:"):
+        return int(board.split(":", 1)[1])
+    return None
+
+
+def board_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
+    """The live board, then every release of the track, newest first."""
+    out = [("Live — public part, through the Ladder", LIVE)]
+    for r in ctx.service.releases(track):
+        note = f" · {r['note'][:40]}" if r["note"] else ""
+        out.append((f"Release #{r['id']} · {(r['created_at'] or '')[:10]} · private part{note}", f"release:{r['id']}"))
+    return out
+
+
+def board_caption(board: str | None) -> str:
+    if release_id(board) is None:
+        return ("Live board: the public part of the hidden test split. Routers are shown as the Ladder released "
+                "them; rank score ×100; scrolls sideways")
+    return (f"Release #{release_id(board)}: final submissions ranked on the private part of the hidden test split, "
+            "with their public rank and the shift; rank score ×100")
 
 
 def track_badge(ctx: Ctx, track: str) -> str:
@@ -70,17 +102,19 @@ def track_badge(ctx: Ctx, track: str) -> str:
         if b.provenance.simulated else ""
     s = b.summary()
     return (f"**Track {inert(track)}**{sim}<br>{s['models']} models · {s['samples']:,} samples · "
-            f"{s['datasets']} datasets · scored on the hidden test split ({s['splits']['test']:,} samples)")
+            f"{s['datasets']} datasets · live board: the public half of the hidden test split "
+            f"({s['splits']['test']:,} samples; which half is secret) — see Data & docs")
 
 
 # ------------------------------------------------------------------------------ leaderboard
-def leaderboard_view(ctx: Ctx, track: str, query: str, types: list[str], show_reference: bool,
+def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
                      max_cost: float | None, shown: list[str]):
-    cols = ctx.columns(track)
-    df = raw_frame(ctx.rows(track), ctx.families(track))
+    cols = ctx.columns(track, board)
+    df = raw_frame(ctx.rows(track, board), ctx.families(track))
     filtered = apply_filters(df, query, types, show_reference, max_cost)
     frame, chosen = display_frame(filtered, cols, shown)
-    return gr.Dataframe(value=frame, **table_props(chosen)), csv_export(filtered, cols, shown)
+    return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)),
+            csv_export(filtered, cols, shown))
 
 
 def cost_bounds(ctx: Ctx, track: str) -> tuple[float, float, float]:
@@ -126,12 +160,11 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     frame, chosen = display_frame(apply_filters(raw_frame(ctx.rows(track), ctx.families(track))),
                                   cols, default_labels(cols))
     table = gr.Dataframe(value=frame, **table_props(chosen), pinned_columns=PINNED, interactive=False, wrap=True,
-                         elem_id="leaderboard-table", max_height=700,
-                         label="Leaderboard (hidden test split; rank score ×100; scrolls sideways)")
+                         elem_id="leaderboard-table", max_height=700, label=board_caption(LIVE))
     download = gr.DownloadButton("Download CSV", elem_id="lb-download")
-    inputs = [track_dd, search, types, show_ref, max_cost, shown]
+    inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown]
     handler = lambda *a: leaderboard_view(ctx, *a)  # noqa: E731
-    for comp in (search, types, show_ref, max_cost, shown, track_dd):
+    for comp in (search, types, show_ref, max_cost, shown, track_dd, ctx.board_dd):
         comp.change(handler, inputs, [table, download], show_progress="hidden", api_name=False)
     gr.Timer(30).tick(handler, inputs, [table, download], show_progress="hidden", api_name=False)
 
@@ -166,10 +199,13 @@ def budget_text(rows: list[dict], budget: float, slice_points) -> str:
             f"{100 * p['accuracy']:.1f}% at {units.cost_text(p['cost'])})")
 
 
-def pareto_view(ctx: Ctx, track: str, slice_name: str, budget: float | None):
+def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None):
     """``budget`` in :data:`units.UNIT`, as the slider gives it."""
-    rows = ctx.rows(track)
+    rows = ctx.rows(track, board)
     slice_points = None
+    if release_id(board) is not None and slice_name and slice_name != ALL:
+        return pareto_figure([], title=slice_name), ("A release ranks whole entries on the private part; its "
+                                                     "slices are not published. Pick *All samples*.")
     if slice_name and slice_name != ALL:
         level, name = slice_name.split(": ", 1)
         slice_points = ctx.service.slice_points(track, level, name)
@@ -189,9 +225,9 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
                            info="drag, or type an amount in the box (e.g. 0.10)")
     best = gr.Markdown(elem_id="budget-best")
     plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
-    inputs = [track_dd, slice_dd, budget]
+    inputs = [track_dd, ctx.board_dd, slice_dd, budget]
     handler = lambda *a: pareto_view(ctx, *a)  # noqa: E731
-    for comp in (slice_dd, budget, track_dd):
+    for comp in (slice_dd, budget, track_dd, ctx.board_dd):
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
 
     def refresh_controls(track):
@@ -231,10 +267,16 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
         pt = p["paired_test"]
         fmt_ci = lambda k, s=100: (f"{s * ci[k][0]:.1f}–{s * ci[k][1]:.1f}" if ci[k][0] is not None else "n/a")  # noqa
         paired = ""
+        laddered = v["kind"] != "reference"
         if pt["rank_score"]["p_value"] is not None:
-            paired = (f" Paired test vs the best single model: Δ accuracy {100 * pt['accuracy']['delta']:+.1f} pts "
+            what = ("Test vs the best single model (from the shown values)" if laddered
+                    else "Paired test vs the best single model")
+            paired = (f" {what}: Δ accuracy {100 * pt['accuracy']['delta']:+.1f} pts "
                       f"(p = {pt['accuracy']['p_value']:.3f}), Δ rank score {100 * pt['rank_score']['delta']:+.1f} "
                       f"(p = {pt['rank_score']['p_value']:.3f}).")
+        if laddered:
+            paired += (f" Shown as the Ladder released it on the public part: {len(v['points'])} of "
+                       f"{v['n_points'] or len(v['points'])} point(s).")
         lines.append(f"- **{inert(v['router_name'])}** ({inert(v['team']) or 'no team'}), point `{inert(p['point'])}`: "
                      f"accuracy {100 * p['accuracy']:.1f}% (95% CI {fmt_ci('accuracy')}), cost "
                      f"{units.cost_text(p['cost'])}, rank score {100 * p['rank_score']:.1f} "
@@ -364,8 +406,17 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
 
 # ------------------------------------------------------------------------------ mine
-MINE_COLUMNS = ["#", "Router", "Status", "Queue position", "Accuracy (%)", "Rank score", "Error", "Submitted",
-                "Visibility"]
+MINE_COLUMNS = ["#", "Router", "Status", "Queue position", "Accuracy (%)", "Rank score", "Shown points", "Final",
+                "Error", "Submitted", "Visibility"]
+
+
+def shown_points_text(v) -> str:
+    """How much of a finished file the Ladder released."""
+    if v.n_released is None:
+        return ""
+    if v.n_released == 0:
+        return f"0 of {v.n_points} — held: not significantly better than your released points"
+    return f"{v.n_released} of {v.n_points}"
 
 
 def my_view(ctx: Ctx, track: str, request: gr.Request = None, profile: Any = None):
@@ -376,7 +427,8 @@ def my_view(ctx: Ctx, track: str, request: gr.Request = None, profile: Any = Non
         acc = round(100 * v.accuracy, 1) if v.accuracy is not None else None
         rs = round(100 * v.rank_score, 1) if v.rank_score is not None else None
         rows.append([v.id, v.router_name, v.status, v.queue_position if v.queue_position is not None else "",
-                     acc, rs, v.error or "", v.created_at, v.visibility])
+                     acc, rs, shown_points_text(v), "final" if v.final_choice else "", v.error or "", v.created_at,
+                     v.visibility])
     frame = pd.DataFrame(rows, columns=MINE_COLUMNS)
     workers = ctx.service.workers()
     alive = [w for w in workers if w["alive"]]
@@ -405,14 +457,46 @@ def withdraw_entry(ctx: Ctx, track: str, sid: float | None, request: gr.Request 
     return f"Submission #{v.id} ({inert(v.router_name)}) is withdrawn."
 
 
+def choose_final(ctx: Ctx, sid: float | None, selected: bool, request: gr.Request = None, profile: Any = None) -> str:
+    user = auth.current_user(request, profile)
+    if not sid:
+        return "Enter the number (#) of one of your submissions."
+    try:
+        v = ctx.service.select_final(user, int(sid), selected)
+    except ServiceError as exc:
+        return f"**Not changed:** {inert(str(exc))}"
+    if selected:
+        return (f"Submission #{v.id} ({inert(v.router_name)}) is one of your final submissions: releases score it "
+                "on the private part.")
+    return f"Submission #{v.id} ({inert(v.router_name)}) is no longer a final submission."
+
+
+def cut_release(ctx: Ctx, track: str, note: str, request: gr.Request = None, profile: Any = None):
+    user = auth.current_user(request, profile)
+    try:
+        r = ctx.service.cut_release(user or "", track, note or "")
+    except ServiceError as exc:
+        return f"**No release:** {inert(str(exc))}", gr.Dropdown()
+    return (f"Release #{r['id']} is cut: {r['n_entries']} entries ranked on the private part. Pick it under "
+            "*Board*.", gr.Dropdown(choices=board_choices(ctx, track)))
+
+
 def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     status = gr.Markdown(elem_id="worker-status")
     table = gr.Dataframe(headers=MINE_COLUMNS, interactive=False, wrap=True, elem_id="my-submissions")
     with gr.Row():
-        sid = gr.Number(label="Submission #", precision=0)
+        sid = gr.Number(label="Submission #", precision=0, elem_id="mine-sid")
         withdraw_btn = gr.Button("Withdraw", variant="stop")
+        final_btn = gr.Button("Choose as final", elem_id="mine-final")
+        unfinal_btn = gr.Button("Unchoose final")
         refresh = gr.Button("Refresh", elem_id="mine-refresh")
-    message = gr.Markdown()
+    gr.Markdown("Your **final** submissions (at most 2 per track; by default your best shown one) are the ones a "
+                "release ranks on the private part. The **Shown points** column says how many points of each file "
+                "the Ladder released on the live board.")
+    message = gr.Markdown(elem_id="mine-message")
+    with gr.Accordion("Admins: cut a release", open=False):
+        note = gr.Textbox(label="Note shown with the release", max_lines=1)
+        release_btn = gr.Button("Cut a release now", elem_id="cut-release")
     timer = gr.Timer(2, active=False)
 
     def view(track, request: gr.Request, profile: gr.OAuthProfile | None):
@@ -421,6 +505,15 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     def do_withdraw(track, number, request: gr.Request, profile: gr.OAuthProfile | None):
         return withdraw_entry(ctx, track, number, request, profile)
 
+    def do_final(number, request: gr.Request, profile: gr.OAuthProfile | None):
+        return choose_final(ctx, number, True, request, profile)
+
+    def do_unfinal(number, request: gr.Request, profile: gr.OAuthProfile | None):
+        return choose_final(ctx, number, False, request, profile)
+
+    def do_release(track, text, request: gr.Request, profile: gr.OAuthProfile | None):
+        return cut_release(ctx, track, text, request, profile)
+
     outs = [table, status, timer]
     refresh.click(view, track_dd, outs, api_name=False)
     if ctx.submitted is not None:  # a new submission shows up here at once, and the timer starts
@@ -428,6 +521,9 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     timer.tick(view, track_dd, outs, show_progress="hidden", api_name=False)
     withdraw_btn.click(do_withdraw, [track_dd, sid], message, api_name=False).then(view, track_dd, outs,
                                                                                     api_name=False)
+    for btn, fn in ((final_btn, do_final), (unfinal_btn, do_unfinal)):
+        btn.click(fn, sid, message, api_name=False).then(view, track_dd, outs, api_name=False)
+    release_btn.click(do_release, [track_dd, note], [message, ctx.board_dd], api_name=False)
     ctx.on_load.append((view, [track_dd], outs))
     ctx.on_show.append((view, [track_dd], outs))
 
@@ -509,6 +605,40 @@ $$C_n = \frac{{\log_2 c_{{max}} - \log_2 c}}{{\log_2 c_{{max}} - \log_2 c_{{min}
 """
 
 
+def docs_integrity(ctx: Ctx, track: str) -> str:
+    """What is public, what is private, and what the Ladder does to a researcher's numbers."""
+    from evaluator.ladder import DEFAULT_SETTINGS as L
+
+    return f"""
+## Public and private parts, the Ladder, releases
+A leaderboard that shows exact scores on its test set can be read back: two files that differ in one
+sample differ in score by exactly that sample's hidden value, and submitting many random routings and
+voting over the lucky ones buys accuracy with no model at all (Blum & Hardt, *The Ladder: A Reliable
+Leaderboard for Machine Learning Competitions*, ICML 2015, arXiv:1502.04585). So, as on Kaggle:
+
+- The hidden test split is cut once, secretly, into a **public** and a **private** half (stratified by
+  dataset). Nobody outside the evaluator knows which sample is in which half; you submit decisions for
+  every test sample.
+- The **live board** shows your scores on the public half only, through the **Ladder**: every
+  operating point of your files is one submission to your own Ladder (one per user and track); a point
+  is shown only when it is significantly more accurate, or significantly cheaper, than *every* point
+  of yours shown before — a one-sided paired test at {L.threshold_se:g} standard errors — and otherwise
+  it is *held*: My submissions names the point of yours that covers it, and nothing of its score is
+  shown. A file's points are judged from the most expensive down, so an honest λ sweep keeps its shape.
+- Shown accuracy is rounded to {100 * L.accuracy_step:g} points and cost to {L.cost_digits} significant
+  digits; rank score, intervals, the test against the best single model and the curve metrics of your
+  entries are computed from those shown values, and per-family / per-dataset values are rounded so that
+  one step is at least {L.group_min_samples} samples of the group. Reference entries (single models,
+  baselines, the oracle) are fixed routings and are shown exactly on the public half.
+- Every file is also scored on the **private** half, and nobody sees those scores until an admin cuts
+  a **release**: each participant's final submissions (chosen in My submissions, at most 2; by default
+  the best shown one) ranked on the private half, next to their public rank and the shift between the
+  two. Releases are kept; pick one under *Board*.
+- Scoring the **dev** split locally (`routerboard score --split dev`) is exact: the Ladder guards the
+  hidden test labels only.
+"""
+
+
 def docs_provenance(ctx: Ctx, track: str) -> str:
     prov = ctx.service.bundle(track).provenance
     return f"""
@@ -522,7 +652,8 @@ Source: {inert(prov.source)} · version {inert(prov.version)} · licence {inert(
 
 #: (elem_id, text, latex delimiters) of the Data & docs tab, top to bottom
 DOCS_SECTIONS = (("docs-format", docs_format, []), ("docs-pool", docs_pool, []),
-                 ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-provenance", docs_provenance, []))
+                 ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-integrity", docs_integrity, []),
+                 ("docs-provenance", docs_provenance, []))
 
 
 def build_docs_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:

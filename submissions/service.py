@@ -148,6 +148,9 @@ class SubmissionView:
     held: list[dict[str, Any]] = field(default_factory=list)
     #: chosen by the owner as a final submission for releases
     final_choice: bool = False
+    #: operating points in the file, and how many of them the Ladder released (DONE only)
+    n_points: int = 0
+    n_released: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,7 +292,7 @@ class SubmissionService:
 
     # ------------------------------------------------------------------- views
     def _view(self, session: Session, sub: Submission, with_points: bool = True,
-              headline: tuple[float, float] | None = None) -> SubmissionView:
+              headline: tuple[float, float] | None = None, n_released: int | None = None) -> SubmissionView:
         track = session.get(Track, sub.track_id)
         owner = session.get(User, sub.owner_id)
         points, held = [], []
@@ -310,7 +313,8 @@ class SubmissionService:
             owner=owner.username, best_point=sub.best_point, nauc=sub.nauc, ps=sub.ps, qnc=sub.qnc,
             gap_closed=sub.gap_closed, accuracy=headline[0] if headline else None,
             rank_score=headline[1] if headline else None, points=points, held=held,
-            final_choice=bool(sub.final_choice))
+            final_choice=bool(sub.final_choice), n_points=sub.n_points or 0,
+            n_released=len(points) if with_points and sub.status == Status.DONE.value else n_released)
 
     def _can_see(self, sub: Submission, username: str | None, owner: User) -> bool:
         if username is not None and (owner.username == username or username in self.settings.admins):
@@ -346,7 +350,12 @@ class SubmissionService:
                 .join(Submission, Submission.id == ResultPoint.submission_id)
                 .where(ResultPoint.submission_id.in_(done), ResultPoint.released,
                        ResultPoint.point == Submission.best_point))} if done else {}
-            return [self._view(session, s, with_points=False, headline=headlines.get(s.id)) for s in subs]
+            shown = dict(session.execute(select(ResultPoint.submission_id, func.count())
+                                         .where(ResultPoint.submission_id.in_(done), ResultPoint.released)
+                                         .group_by(ResultPoint.submission_id)).all()) if done else {}
+            return [self._view(session, s, with_points=False, headline=headlines.get(s.id),
+                               n_released=shown.get(s.id, 0) if s.status == Status.DONE.value else None)
+                    for s in subs]
 
     def withdraw(self, username: str, submission_id: int) -> SubmissionView:
         with self.factory.begin() as session:
