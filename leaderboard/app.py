@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -167,11 +168,33 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str,
                 footer_links=["api"])
 
 
+def _term_with_parent() -> None:
+    """In the worker child: get SIGTERM (a graceful stop) when the app process dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_worker() -> subprocess.Popen:
-    """One worker beside the app: the embedded default needs no separate set-up."""
-    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "worker"])  # tracks: ROUTERBOARD_TRACKS
-    atexit.register(lambda: proc.poll() is None and proc.terminate())
+    """One worker beside the app: the embedded default needs no separate set-up. It stops with the
+    app — at exit, on SIGTERM/SIGINT, and (through the parent-death signal) if the app is killed."""
+    proc = subprocess.Popen([sys.executable, "-m", "leaderboard.cli", "worker"],  # tracks: ROUTERBOARD_TRACKS
+                            preexec_fn=_term_with_parent)
+    atexit.register(stop_worker, proc)
     return proc
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Ask the worker to stop (it hands a running job back to the queue) and wait for it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def serve(host: str | None = None, port: int | None = None, with_worker: bool = True) -> None:
@@ -181,6 +204,13 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
             evaluator.tracks.ensure_builtin(track)
     log_storage_warning(settings)
     service = SubmissionService(settings, tracks=list(settings.tracks))
-    if with_worker:
-        start_worker()
-    build_app(service).launch(**launch_kwargs(host, port), js=page_js(service))
+    worker = start_worker() if with_worker else None
+
+    def on_signal(signum, _frame) -> None:
+        if worker is not None:
+            stop_worker(worker)
+        raise KeyboardInterrupt  # Gradio's launch loop closes its server on this and returns
+
+    signal.signal(signal.SIGTERM, on_signal)
+    build_app(service).launch(**launch_kwargs(host, port), js=page_js(service),
+                              max_file_size=settings.max_upload_bytes)

@@ -137,7 +137,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())  # finish the current job, then stop
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop now, handing a running job back to the queue
+        signal.signal(sig, lambda *_: worker.stop())
     done = worker.run(max_jobs=args.max_jobs, stop_when_idle=args.exit_when_idle)
     print(json.dumps({"worker_id": worker.worker_id, "jobs_done": done}))
     return 0

@@ -278,6 +278,19 @@ def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report
                        public_best_point=public_best_point, **columns)
 
 
+def release(factory: sessionmaker[Session], job_id: int, worker_id: str) -> bool:
+    """Hand a job back to the queue at once (a worker stopping gracefully): PENDING again, at its old
+    place in the queue, and the interrupted attempt does not count towards ``max_attempts``."""
+    with factory.begin() as session:
+        res = session.execute(
+            update(Submission).where(Submission.id == job_id, Submission.lease_owner == worker_id,
+                                     Submission.status == Status.RUNNING.value)
+            .values(status=Status.PENDING.value, lease_owner=None, lease_expires_at=None,
+                    attempts=Submission.attempts - 1)
+            .execution_options(synchronize_session=False))
+        return (res.rowcount or 0) == 1
+
+
 def fail(factory: sessionmaker[Session], job_id: int, worker_id: str, message: str,
          problems: list[dict[str, Any]] | None = None) -> bool:
     with factory.begin() as session:

@@ -227,7 +227,8 @@ class Sandbox:
             self._start()
 
     def _death_reason(self) -> SandboxResult:
-        assert self._proc is not None
+        if self._proc is None:  # closed by another thread while waiting: the worker is stopping
+            return SandboxResult(False, code="stopped", error="scoring was interrupted: the worker is stopping")
         try:
             code = self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -195,7 +195,12 @@ class Worker:
                 Submission.status.in_([Status.PENDING.value, Status.RUNNING.value])).limit(1)).first() is not None
 
     def stop(self) -> None:
+        """Stop now: the job being scored is interrupted and handed back to the queue at once (not
+        left to wait for its lease), so another worker takes it straight away."""
         self._stop.set()
+        if self._current is not None:
+            for box in self.sandboxes.values():
+                box.close()  # the sandbox's answer never comes; process() sees the stop and releases the job
 
     #: how often a file is judged again when its participant's Ladder moved meanwhile
     LADDER_RETRIES = 20
@@ -246,6 +251,11 @@ class Worker:
             result = self.sandboxes[job.track_id].run({
                 "sha256": job.file_sha256, "format": job.file_format, "gzip": job.file_gzip, "split": job.split,
                 "ladder": {"refs": ladder.refs if ladder else [], "name": f"#{job.submission_id}"}})
+            if self._stop.is_set() and not result.ok:  # interrupted by stop(): nothing was scored
+                if self._db(jobs.release, self.factory, job.submission_id, self.worker_id, what="release",
+                            max_wait=2.0):
+                    log.info("stopping: submission %s handed back to the queue", job.submission_id)
+                return
             if lost.is_set():
                 log.warning("lost the lease of submission %s; its result is discarded", job.submission_id)
                 return

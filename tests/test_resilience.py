@@ -4,11 +4,14 @@ do not stop the queue."""
 
 from __future__ import annotations
 
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -20,7 +23,7 @@ from submissions import queue as jobs
 from submissions.models import ResultPoint, Submission
 from submissions.service import SubmissionMeta, SubmissionService
 from submissions.worker import Worker
-from test_workers import routing_file, wait_for, worker_env
+from test_workers import routing_file, start_worker, wait_for, worker_env
 
 
 def test_text_the_database_cannot_store_is_refused_at_the_door(pg_url, tmp_path, sim_bundle, sim_sources):
@@ -114,3 +117,68 @@ def test_workers_survive_terminated_database_backends(pg_url, tmp_path, sim_bund
         assert sorted(c for _, c in per_job) == [20] * n  # each job's results written once
     logs = "".join(o[1] for o in outs)
     assert "retrying" in logs, logs[-2000:]
+
+
+def test_a_stopping_worker_hands_its_job_back_at_once(tmp_path, sim_bundle, sim_sources):
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, lease_seconds=600)
+    service = SubmissionService(settings)
+    sid = service.submit("alice", service.default_track, "big.csv",
+                         routing_file(sim_bundle, 7, [str(p) for p in range(100)]), SubmissionMeta("big")).submission_id
+    worker = start_worker(settings, sim_sources)
+    try:
+        wait_for(lambda: service.status(sid, "alice").status == "RUNNING", 120, "the worker to take the job")
+        stopped_at = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err[-2000:]
+    view = service.status(sid, "alice")
+    # back in the queue at once, not after its 600 s lease, and the interrupted attempt not counted
+    assert view.status == "PENDING" and view.attempts == 0 and view.queue_position == 1, (view.status, view.attempts)
+    assert time.monotonic() - stopped_at < 30 and "handed back to the queue" in err
+    Worker(settings, sim_sources).run(stop_when_idle=True)
+    assert (service.status(sid, "alice").status, service.status(sid, "alice").attempts) == ("DONE", 1)
+
+
+def test_stopping_the_app_stops_its_worker(tmp_path):
+    from app_server import free_port
+
+    db = tmp_path / "app.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "ROUTERBOARD_STORE_DIR": str(tmp_path / "store"),
+           "ROUTERBOARD_HEARTBEAT_SECONDS": "1", "ROUTERBOARD_PORT": str(free_port()),
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    app = subprocess.Popen([sys.executable, "app.py"], env=env, cwd=Path(__file__).resolve().parents[1],
+                           start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        def worker_pid():
+            if not db.exists():
+                return None
+            with sqlite3.connect(db) as conn:
+                try:
+                    row = conn.execute("SELECT pid FROM workers WHERE state != 'stopped'").fetchone()
+                except sqlite3.OperationalError:
+                    return None
+            return row[0] if row else None
+
+        pid = wait_for(worker_pid, 180, "the app's worker to beat")
+        app.send_signal(signal.SIGTERM)  # the app only, not its process group
+        app.wait(timeout=60)
+        wait_for(lambda: not _alive(pid), 30, "the app's worker to stop with it")
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT state FROM workers WHERE pid = ?", (pid,)).fetchone()[0] == "stopped"
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
