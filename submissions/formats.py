@@ -75,7 +75,7 @@ def _too_large_decompressed(limit: int) -> FileFormatError:
                            "limit; upload fewer points or split the file")
 
 
-def _gunzip(data: bytes, limit: int) -> bytes:
+def _gunzip(data: bytes, limit: int) -> bytearray:
     """Decompress every gzip member of ``data`` (as ``gzip``/pandas read them), at most ``limit``
     bytes in all, ``_CHUNK`` at a time; refuse as soon as the limit is exceeded, and refuse a
     truncated stream or bytes after the last member instead of ignoring them."""
@@ -110,7 +110,7 @@ def _gunzip(data: bytes, limit: int) -> bytes:
     except zlib.error as exc:
         raise FileFormatError("bad_compression", f"the file is not valid gzip ({exc}); compress it with gzip "
                               "or upload it uncompressed") from None
-    return bytes(out)
+    return out  # not copied to bytes: pyarrow reads it in place
 
 
 # ------------------------------------------------------------------------------- text checks
@@ -365,7 +365,7 @@ def parse_predictions(data: bytes, fmt: str, gz: bool = False, limits: Limits = 
         raise FileFormatError("wrong_format", f"the file is gzip-compressed but not named .gz; name it .{fmt}.gz")
     elif len(data) > limits.max_decompressed_bytes:
         raise _too_large_decompressed(limits.max_decompressed_bytes)
-    if not data.strip():
+    if _SPACE.match(data).end() == len(data):
         raise FileFormatError("empty_file", "the file is empty; write a header and one row per sample")
     if fmt not in FORMATS:
         raise FileFormatError("unknown_format", f"unknown format {fmt!r}; use one of {list(FORMATS)}")
