@@ -31,3 +31,12 @@ def test_app_benchmark_runs_quick():
                          capture_output=True, text=True, cwd=repo_root(), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Pareto figure" in out.stdout and "bare pandas read" in out.stdout
+
+
+def test_uploads_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "-m", "leaderboard.cli", "bench", "--only", "uploads", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for tag in ("[1]", "[2]", "[3]"):
+        assert tag in out.stdout
+    assert "too_many_rows" in out.stdout and "before" in out.stdout and "after" in out.stdout
