@@ -385,7 +385,8 @@ def parse_predictions(data: bytes, fmt: str, gz: bool = False, limits: Limits = 
                                   "this one does not (is it CSV? name it .csv)")
         if limits.max_rows is not None:
             header = 1 if fmt == "csv" else 0
-            if data.count(b"\n") > limits.max_rows + header + 1:  # cheap bound first, exact count if needed
+            # a cheap bound first (line ends of any style), the exact count only if it is over
+            if data.count(b"\n") + data.count(b"\r") > limits.max_rows + header + 1:
                 lines = count_lines(data)
                 if lines - header > limits.max_rows:
                     raise _too_many_rows(lines - header, limits.max_rows, "lines" if header == 0 else "rows (lines "

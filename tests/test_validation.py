@@ -267,6 +267,8 @@ def test_row_limit_for_text_formats(tiny):
     f = pd.concat([good_frame(tiny)] * 100 + [good_frame(tiny).iloc[:1]], ignore_index=True)
     for name, data in (("p.csv", csv(f)), ("p.jsonl", jsonl(f)), ("p.csv.gz", gzip.compress(csv(f)))):
         assert _codes(validate(tiny, data, name)) == ["too_many_rows"], name
+    old_mac = csv(f).replace(b"\n", b"\r")  # lines ended by CR alone are lines too
+    assert _codes(validate(tiny, old_mac, "p.csv")) == ["too_many_rows"]
     # blank lines are not rows
     assert validate(tiny, csv(good_frame(tiny)) + b"\n" * 2000, "p.csv").ok
     assert validate(tiny, jsonl(good_frame(tiny)) + b"\r\n" * 2000, "p.jsonl").ok
@@ -312,7 +314,7 @@ def test_damaged_parquet_is_refused_with_a_code(tiny):
     good = parquet(good_frame(tiny))
     rng = np.random.default_rng(0)
     seen = set()
-    for bit in rng.choice(len(good) * 8, size=3000, replace=False):
+    for bit in rng.choice(len(good) * 8, size=1000, replace=False):
         data = bytearray(good)
         data[bit // 8] ^= 1 << (bit % 8)
         r = validate(tiny, bytes(data), "p.parquet")
