@@ -207,7 +207,7 @@ def _jsonl_error(buf: pa.Buffer, data: bytes, message: str) -> FileFormatError |
         return None
     try:
         pjson.read_json(pa.BufferReader(buf), read_options=pjson.ReadOptions(use_threads=False,
-                                                                              block_size=max(len(buf) + 1, _BLOCK)))
+                                                                              block_size=min(max(len(buf) + 1, _BLOCK), 2**31 - 1)))
     except pa.ArrowInvalid as exc:
         message = str(exc)
         dup, changed = _DUPLICATE.search(message) or dup, _CHANGED.search(message) or changed
