@@ -205,7 +205,10 @@ class _Child:
     """One warm child process and the pipe to it."""
 
     def __init__(self, memory_bytes: int) -> None:
-        env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_ARENA_MAX": "2",
+        # the child imports this very copy of the code, whatever the installed one is
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, "PYTHONPATH": path, "ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_ARENA_MAX": "2",
                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "submissions.isolation", "--memory-bytes", str(memory_bytes),
