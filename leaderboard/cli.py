@@ -23,11 +23,12 @@ def _fail(message: str) -> int:
 def _cmd_score(args: argparse.Namespace) -> int:
     import evaluator
     from submissions.formats import FileFormatError, read_predictions
+    from submissions.validation import row_limit
 
     try:
         hidden = args.hidden if args.hidden else (False if args.split != "test" else None)
         bundle = evaluator.load_bundle(args.bundle, hidden=hidden)
-        frame = read_predictions(args.file)
+        frame = read_predictions(args.file, row_limit(bundle, args.split))
         report = evaluator.score(bundle, frame, split=args.split, replicates=args.replicates, seed=args.seed)
     except FileFormatError as exc:
         return _fail(f"{args.file}: {exc}")

@@ -397,11 +397,13 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     def do_quota(track, request: gr.Request, profile: gr.OAuthProfile | None):
         return quota_text(ctx, track, request, profile)
 
-    upload.upload(do_validate, [track_dd, upload], feedback, api_name=False)
-    validate_btn.click(do_validate, [track_dd, upload], feedback, api_name="validate")
+    # Uploads are checked in a pool of child processes: as many checks run at once as it has children.
+    checks = {"concurrency_limit": ctx.service.settings.validation_processes, "concurrency_id": "upload-checks"}
+    upload.upload(do_validate, [track_dd, upload], feedback, api_name=False, **checks)
+    validate_btn.click(do_validate, [track_dd, upload], feedback, api_name="validate", **checks)
     ctx.submitted = submit_btn.click(do_submit, [track_dd, upload, router_name, team, router_type, paper, code,
                                                  description, uses_images, private], [feedback, result],
-                                     api_name="submit").then(do_quota, track_dd, quota, api_name=False)
+                                     api_name="submit", **checks).then(do_quota, track_dd, quota, api_name=False)
     ctx.on_load.append((do_quota, [track_dd], [quota]))
 
 

@@ -37,6 +37,10 @@ class Settings:
     sandbox_memory_bytes: int = 6 * 1024 * MB
     sandbox_cpu_seconds: int = 300
     sandbox_wall_seconds: float = 600
+    #: upload validation runs in child processes: memory each may add, wall time per file, how many
+    validation_memory_bytes: int = 1024 * MB
+    validation_wall_seconds: float = 60
+    validation_processes: int = 2
     #: a job no worker has picked up for this long fails with a message instead of waiting forever
     pending_timeout_seconds: int = 24 * 3600
     admins: frozenset[str] = field(default_factory=frozenset)
@@ -63,6 +67,9 @@ class Settings:
             sandbox_memory_bytes=_int("ROUTERBOARD_SANDBOX_MEMORY_MB", 6 * 1024) * MB,
             sandbox_cpu_seconds=_int("ROUTERBOARD_SANDBOX_CPU_SECONDS", 300),
             sandbox_wall_seconds=float(os.environ.get("ROUTERBOARD_SANDBOX_WALL_SECONDS") or 600),
+            validation_memory_bytes=_int("ROUTERBOARD_VALIDATION_MEMORY_MB", 1024) * MB,
+            validation_wall_seconds=float(os.environ.get("ROUTERBOARD_VALIDATION_WALL_SECONDS") or 60),
+            validation_processes=_int("ROUTERBOARD_VALIDATION_PROCESSES", 2),
             pending_timeout_seconds=_int("ROUTERBOARD_PENDING_TIMEOUT_HOURS", 24) * 3600,
             admins=frozenset(a.strip() for a in os.environ.get("ROUTERBOARD_ADMINS", "").split(",") if a.strip()),
             tracks=tuple(t.strip() for t in (os.environ.get("ROUTERBOARD_TRACKS") or "vlrb-sim").split(",")

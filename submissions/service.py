@@ -23,11 +23,12 @@ from submissions import releases
 from submissions.config import Settings
 from submissions.db import connect, ensure_track, ensure_user, insert_ignore
 from submissions.formats import Limits
+from submissions.isolation import validate_isolated
 from submissions.models import (Breakdown, PrivatePoint, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
                                 Track, User, Worker)
 from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
 from submissions.store import FileStore, sha256
-from submissions.validation import ValidationResult, validate
+from submissions.validation import ValidationResult
 
 MAX_NAME = 100
 MAX_TEXT = 5000
@@ -196,7 +197,7 @@ class SubmissionService:
     # -------------------------------------------------------------- validation
     def validate(self, track: str, filename: str, data: bytes, split: str = "test") -> ValidationResult:
         """Instant check; uses no quota and stores nothing."""
-        return validate(self.bundle(track), data, filename, split, self.limits)
+        return validate_isolated(self.bundle(track), data, filename, split, self.limits, self.settings)
 
     # ------------------------------------------------------------------ submit
     def _consume_quota(self, session: Session, user_id: int, track_id: int) -> int | None:
@@ -228,7 +229,7 @@ class SubmissionService:
         if meta_problems:
             return SubmitResult(False, "the submission form has problems: " + "; ".join(p.message for p in meta_problems),
                                 problems=[p.to_dict() for p in meta_problems])
-        result = validate(bundle, data, filename, "test", self.limits)
+        result = validate_isolated(bundle, data, filename, "test", self.limits, self.settings)
         digest = sha256(data)
         stored = len(data) <= self.settings.max_upload_bytes
         if stored:

@@ -9,13 +9,16 @@ and the first offending examples.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evaluator import Bundle, Decisions, Problem, find_problems_and_decisions
-from evaluator.predictions import MAX_EXAMPLES, POINT_COLUMN, REQUIRED_COLUMNS
+from evaluator.bundle import SPLITS
+from evaluator.predictions import MAX_EXAMPLES, MAX_POINTS, POINT_COLUMN, REQUIRED_COLUMNS
+from evaluator.split import split_index
 from submissions.formats import FileFormatError, Limits, detect_format, parse_predictions
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,11 @@ def _fail(problem: Problem, **kw: Any) -> ValidationResult:
     return ValidationResult(ok=False, problems=[problem], **kw)
 
 
+def _textual(v: Any) -> bool:
+    """A cell that is text or missing."""
+    return isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
 def _column_problems(frame: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     extra = [c for c in frame.columns if c not in ALLOWED_COLUMNS]
@@ -62,7 +70,9 @@ def _column_problems(frame: pd.DataFrame) -> list[Problem]:
             continue
         kind = pd.api.types.infer_dtype(frame[col], skipna=True)
         if kind not in ("string", "empty"):
-            bad = frame[col][~frame[col].map(lambda v: isinstance(v, str) or v is None or v != v)]
+            textual = np.fromiter((_textual(v) for v in frame[col]), dtype=bool,
+                                  count=len(frame))  # error path only
+            bad = frame[col][~textual]
             problems.append(Problem(
                 "non_string_id", f"column {col!r} must hold text ids; found {kind} values — quote them or write "
                 f"them as strings (e.g. \"MMBench-00012\", not 12)",
@@ -75,18 +85,32 @@ def _column_problems(frame: pd.DataFrame) -> list[Problem]:
     return problems
 
 
+def row_limit(bundle: Bundle, split: str, limits: Limits = Limits()) -> Limits:
+    """``limits`` with the most rows a file for ``split`` can hold: one per sample and point."""
+    if limits.max_rows is not None or split not in SPLITS:
+        return limits
+    return replace(limits, max_rows=int(split_index(bundle, split).n) * MAX_POINTS)
+
+
+def _format_problem(exc: FileFormatError) -> Problem:
+    return Problem(exc.code, str(exc), exc.examples[:MAX_EXAMPLES], exc.count)
+
+
 def validate(bundle: Bundle, data: bytes, filename: str, split: str = "test",
              limits: Limits = Limits()) -> ValidationResult:
-    """Check ``data`` (named ``filename``) against ``split`` of ``bundle``. Never raises on bad content."""
+    """Check ``data`` (named ``filename``) against ``split`` of ``bundle``. Never raises on bad content.
+
+    A file may hold at most (samples of the split) × MAX_POINTS rows unless ``limits.max_rows``
+    says otherwise; larger files are refused before they are decoded."""
     try:
         fmt, gz = detect_format(filename)
     except FileFormatError as exc:
-        return _fail(Problem(exc.code, str(exc)))
+        return _fail(_format_problem(exc))
     info = {"file_format": fmt, "gzip": gz}
     try:
-        frame = parse_predictions(data, fmt, gz, limits)
+        frame = parse_predictions(data, fmt, gz, row_limit(bundle, split, limits))
     except FileFormatError as exc:
-        return _fail(Problem(exc.code, str(exc)), **info)
+        return _fail(_format_problem(exc), **info)
     try:
         problems = _column_problems(frame)
         if problems:

@@ -42,3 +42,12 @@ def test_integrity_benchmark_runs_quick():
     # the decoding rows: raw recovers what it probes, the Ladder nothing
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith("one ")]
     assert len(rows) == 2 and all(int(r[-1]) == 0 and int(r[-3]) == 0 for r in rows), out.stdout
+
+
+def test_uploads_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "-m", "leaderboard.cli", "bench", "--only", "uploads", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for tag in ("[1]", "[2]", "[3]"):
+        assert tag in out.stdout
+    assert "too_many_rows" in out.stdout and "before" in out.stdout and "after" in out.stdout
