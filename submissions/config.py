@@ -29,6 +29,8 @@ class Settings:
     database_url: str
     store_dir: Path
     daily_quota: int = 5
+    #: files that fail validation a user may send per track and UTC day (their problems are kept, not their bytes)
+    daily_failed: int = 20
     max_upload_bytes: int = 256 * MB
     max_decompressed_bytes: int = 1024 * MB
     lease_seconds: int = 60
@@ -59,6 +61,7 @@ class Settings:
             database_url=url,
             store_dir=Path(os.environ.get("ROUTERBOARD_STORE_DIR") or base / "uploads"),
             daily_quota=_int("ROUTERBOARD_DAILY_QUOTA", 5),
+            daily_failed=_int("ROUTERBOARD_DAILY_FAILED", 20),
             max_upload_bytes=_int("ROUTERBOARD_MAX_UPLOAD_MB", 256) * MB,
             max_decompressed_bytes=_int("ROUTERBOARD_MAX_DECOMPRESSED_MB", 1024) * MB,
             lease_seconds=_int("ROUTERBOARD_LEASE_SECONDS", 60),

@@ -77,7 +77,7 @@ def _unslim(slim: dict[str, Any]) -> Any:
 
     n, m = len(slim["sample_id"]), len(slim["models"])
     samples = pd.DataFrame({"sample_id": slim["sample_id"], "dataset": "", "family": "", "split": slim["split"],
-                            "part": "", "question": "", "image_ref": "", "input_tokens": np.zeros(n, np.int64)})
+                            "question": "", "image_ref": "", "input_tokens": np.zeros(n, np.int64)})
     empty = np.broadcast_to(np.float32(np.nan), (n, m))  # no labels: validation never reads them
     return Bundle(name=slim["name"], version=slim["version"], models=slim["models"], samples=samples, quality=empty,
                   cost=empty, output_tokens=None, cost_bounds=slim["cost_bounds"], provenance=slim["provenance"],

@@ -227,6 +227,8 @@ class QuotaUsage(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     used: Mapped[int] = mapped_column(Integer, default=0)
+    #: files that failed validation today (recorded without their bytes; capped per day)
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Worker(Base):

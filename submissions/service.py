@@ -200,19 +200,22 @@ class SubmissionService:
         return validate_isolated(self.bundle(track), data, filename, split, self.limits, self.settings)
 
     # ------------------------------------------------------------------ submit
-    def _consume_quota(self, session: Session, user_id: int, track_id: int) -> int | None:
-        """Take one unit of today's quota; remaining units, or None when exhausted (race-free)."""
+    def _consume_quota(self, session: Session, user_id: int, track_id: int, counter: str = "used") -> int | None:
+        """Take one unit of today's quota of accepted files (``used``) or of files that failed
+        validation (``failed``); remaining units, or None when exhausted (race-free)."""
+        limit = self.settings.daily_quota if counter == "used" else self.settings.daily_failed
+        column = getattr(QuotaUsage, counter)
         today = jobs.utcnow().date()
-        insert_ignore(session, QuotaUsage, user_id=user_id, track_id=track_id, day=today, used=0)
+        insert_ignore(session, QuotaUsage, user_id=user_id, track_id=track_id, day=today, used=0, failed=0)
         res = session.execute(update(QuotaUsage).where(
             QuotaUsage.user_id == user_id, QuotaUsage.track_id == track_id, QuotaUsage.day == today,
-            QuotaUsage.used < self.settings.daily_quota).values(used=QuotaUsage.used + 1)
+            column < limit).values({counter: column + 1})
             .execution_options(synchronize_session=False))
         if (res.rowcount or 0) != 1:
             return None
-        used = session.execute(select(QuotaUsage.used).where(QuotaUsage.user_id == user_id, QuotaUsage.track_id
-                                                             == track_id, QuotaUsage.day == today)).scalar_one()
-        return self.settings.daily_quota - used
+        used = session.execute(select(column).where(QuotaUsage.user_id == user_id, QuotaUsage.track_id
+                                                    == track_id, QuotaUsage.day == today)).scalar_one()
+        return limit - used
 
     def quota_left(self, username: str, track: str) -> int:
         track_id = self.track_ids[self.bundle(track).track_id]
@@ -221,8 +224,9 @@ class SubmissionService:
             return self.settings.daily_quota if user_id is None else self._left(session, user_id, track_id)
 
     def submit(self, username: str, track: str, filename: str, data: bytes, meta: SubmissionMeta) -> SubmitResult:
-        """Validate and queue a file. A bad file is stored as a FAILED submission (no quota used);
-        a duplicate, over-quota or bad-metadata request changes nothing."""
+        """Validate and queue a file. A bad file is recorded as a FAILED submission with its problems
+        but not its bytes (no quota used; at most ``daily_failed`` a day); a duplicate, over-quota or
+        bad-metadata request changes nothing."""
         bundle = self.bundle(track)
         track_id = self.track_ids[bundle.track_id]
         meta_problems = meta.problems()
@@ -231,7 +235,7 @@ class SubmissionService:
                                 problems=[p.to_dict() for p in meta_problems])
         result = validate_isolated(bundle, data, filename, "test", self.limits, self.settings)
         digest = sha256(data)
-        stored = len(data) <= self.settings.max_upload_bytes
+        stored = result.ok  # a refused file's problems are kept, its bytes are not (junk cannot fill the disk)
         if stored:
             self.store.put(data)
         try:
@@ -255,6 +259,12 @@ class SubmissionService:
                                  created_at=jobs.utcnow(), n_points=len(result.points),
                                  ladder_key=ladder_key_of(username))
                 if not result.ok:
+                    if self._consume_quota(session, user.id, track_id, "failed") is None:
+                        session.rollback()
+                        return SubmitResult(False, f"{self.settings.daily_failed} files sent to {bundle.track_id} "
+                                            "today failed validation, the daily limit; check files with Validate "
+                                            "(or `routerboard validate`), which is free and stores nothing — the "
+                                            "limit resets at 00:00 UTC", problems=[p.to_dict() for p in result.problems])
                     sub.status = Status.FAILED.value
                     sub.error = "the file did not pass validation: " + "; ".join(p.message for p in result.problems[:3])
                     sub.problems = [p.to_dict() for p in result.problems]
