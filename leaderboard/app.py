@@ -23,6 +23,7 @@ from leaderboard.deploy import listen_address, log_storage_warning, storage_warn
 from leaderboard.tabs import (LIVE, STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
                               build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_submit_tab, track_badge)
 from submissions.config import Settings
+from submissions.routers import background
 from submissions.service import ServiceError, SubmissionService
 
 
@@ -138,6 +139,17 @@ def build_app(service: SubmissionService) -> gr.Blocks:
                                    min_width=STACK_BELOW)
             with gr.Column(scale=1, min_width=STACK_BELOW):  # a Markdown's own min_width is not applied
                 badge = gr.Markdown(track_badge(ctx, tracks[0]), elem_id="track-badge")
+        starters = gr.Markdown(starter_status(service, tracks[0]), elem_id="starter-status")
+        starters_timer = gr.Timer(5, active=bool(starter_status(service, tracks[0])))
+
+        def refresh_starters(track):
+            text = starter_status(service, track)
+            return text, gr.Timer(active=bool(text))
+
+        starters_timer.tick(refresh_starters, track_dd, [starters, starters_timer], api_name=False,
+                            show_progress="hidden")
+        track_dd.change(refresh_starters, track_dd, [starters, starters_timer], api_name=False)
+        ctx.on_load.append((refresh_starters, [track_dd], [starters, starters_timer]))
         ctx.board_dd = gr.Dropdown(board_choices(ctx, tracks[0]), value=LIVE, label="Board", elem_id="board-select",
                                    info="the live board, or a release (the private part)")
         track_dd.change(lambda t: track_badge(ctx, t), track_dd, badge, api_name=False)
@@ -166,6 +178,22 @@ def launch_kwargs(host: str | None = None, port: int | None = None) -> dict[str,
     server_name, server_port = listen_address(host, port)
     return dict(server_name=server_name, server_port=server_port, auth=auth.gradio_auth(), css=CSS,
                 footer_links=["api"])
+
+
+def starter_status(service: SubmissionService, track: str) -> str:
+    """The header line while the starter routers of ``track`` are trained in the background."""
+    text = background.status_text(service.bundle(track).track_id)
+    return f"*{text}*" if text else ""
+
+
+def start_starter_trainers(service: SubmissionService) -> list[subprocess.Popen]:
+    """On a first start, train the missing starter routers of every track in the background."""
+    procs = []
+    for spec, track in zip(service.settings.tracks, service.bundles):
+        if background.missing(track):
+            procs.append(subprocess.Popen([sys.executable, "-m", "submissions.routers.background", "--track", spec],
+                                          preexec_fn=_term_with_parent))
+    return procs
 
 
 def _term_with_parent() -> None:
@@ -205,6 +233,8 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     log_storage_warning(settings)
     service = SubmissionService(settings, tracks=list(settings.tracks))
     worker = start_worker() if with_worker else None
+    if settings.train_starters:
+        start_starter_trainers(service)
 
     def on_signal(signum, _frame) -> None:
         if worker is not None:

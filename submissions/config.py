@@ -48,6 +48,8 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     #: bundle directories or built-in track names served by the app and its worker
     tracks: tuple[str, ...] = ("vlrb-sim",)
+    #: the app trains missing starter routers in the background on start (ROUTERBOARD_TRAIN_STARTERS=0: never)
+    train_starters: bool = True
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -77,4 +79,6 @@ class Settings:
             admins=frozenset(a.strip() for a in os.environ.get("ROUTERBOARD_ADMINS", "").split(",") if a.strip()),
             tracks=tuple(t.strip() for t in (os.environ.get("ROUTERBOARD_TRACKS") or "vlrb-sim").split(",")
                          if t.strip()),
+            train_starters=(os.environ.get("ROUTERBOARD_TRAIN_STARTERS") or "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -119,6 +120,9 @@ class Worker:
         self._state = "starting"
         self._current: int | None = None
         self._stop = threading.Event()
+        #: track id → its name@version, for the starter files that may appear while the worker runs
+        self._tracks: dict[int, str] = {}
+        self._starters_checked = 0.0
 
     # ------------------------------------------------------------------ set-up
     def prepare(self) -> None:
@@ -132,6 +136,7 @@ class Worker:
                                                           str(self.settings.store_dir), limits)
             box.ensure_started()
             self.sandboxes[track_id] = box
+            self._tracks[track_id] = public.track_id
             added = seed_references(self.factory, box, public, track_id)
             if added:
                 log.info("scored %d reference entries for %s", added, public.track_id)
@@ -169,6 +174,8 @@ class Worker:
                         break
                     raise
                 if job is None:
+                    if self._queue_new_starters():
+                        continue
                     if stop_when_idle and not self._db(self._unfinished, what="queue check"):
                         break
                     self._stop.wait(self.poll_seconds)
@@ -185,6 +192,25 @@ class Worker:
             for box in self.sandboxes.values():
                 box.close()
         return self.jobs_done
+
+    #: how often an idle worker looks for starter routers trained since it started
+    STARTER_POLL_SECONDS = 10.0
+
+    def _queue_new_starters(self) -> int:
+        """Queue starter files written since start-up (the app trains them in the background)."""
+        now = time.monotonic()
+        if now - self._starters_checked < self.STARTER_POLL_SECONDS:
+            return 0
+        self._starters_checked = now
+        added = 0
+        for track_id, name in self._tracks.items():
+            try:
+                added += seed_starters(self.factory, str(self.settings.store_dir), track_id, name)
+            except Exception:  # a half-visible file or a busy database: the next poll tries again
+                log.exception("could not queue new starter routers of %s", name)
+        if added:
+            log.info("queued %d new starter router(s)", added)
+        return added
 
     def _unfinished(self) -> bool:
         """Whether any job of our tracks is pending or running (a running one may come back to us

@@ -33,6 +33,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
     env = {k: v for k, v in os.environ.items() if k not in LISTEN_VARIABLES}
     env.update({"DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
                 "ROUTERBOARD_HEARTBEAT_SECONDS": "1", port_variable: str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+                "ROUTERBOARD_TRAIN_STARTERS": "0",  # minutes of training per app would swamp the suite
                 **(extra_env or {})})
     log = open(tmp / "app.log", "w")
     proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=ROOT,

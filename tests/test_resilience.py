@@ -154,7 +154,7 @@ def test_stopping_the_app_stops_its_worker(tmp_path):
     db = tmp_path / "app.db"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "ROUTERBOARD_STORE_DIR": str(tmp_path / "store"),
            "ROUTERBOARD_HEARTBEAT_SECONDS": "1", "ROUTERBOARD_PORT": str(free_port()),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "ROUTERBOARD_TRAIN_STARTERS": "0"}
     app = subprocess.Popen([sys.executable, "app.py"], env=env, cwd=Path(__file__).resolve().parents[1],
                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:

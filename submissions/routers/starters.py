@@ -5,6 +5,7 @@ they were made), and workers queue each one once as a ``starter`` entry of the l
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from evaluator.tracks import data_dir
@@ -17,12 +18,16 @@ def starter_dir(track_id: str) -> Path:
 
 
 def write_starter(track_id: str, router: str, predictions, info: dict) -> Path:
+    """Store a starter's test prediction file and how it was made. The description is written first
+    and the file renamed into place last, so a worker polling the folder never reads half a file."""
     out = starter_dir(track_id)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{router}.csv"
-    predictions.to_csv(path, index=False)
     (out / f"{router}.json").write_text(json.dumps({"router": router, "display_name": DISPLAY.get(router, router),
                                                     **info}, indent=2), encoding="utf-8")
+    tmp = out / f".{router}.csv.partial"
+    predictions.to_csv(tmp, index=False)
+    os.replace(tmp, path)
     return path
 
 
