@@ -366,3 +366,20 @@ def test_an_honest_starter_curve_keeps_its_shape(large_slice):
     private = evaluator.score_decisions(large_slice, restrict(large_slice, decisions, PRIVATE_SPLIT), replicates=0)
     assert [p["accuracy"] for p in board.private["points"]] == pytest.approx([p.accuracy for p in private.points])
     assert math.isfinite(board.public["curve"]["nauc"])
+
+
+def test_released_points_are_reread_from_compact_decisions(service, sim_sources, sim_bundle):
+    """A participant's released points are judged against from a compact copy of each file's
+    decisions (int16, no parse), so many earlier files cost a new job milliseconds each."""
+    first = submit(service, "alice", "a.csv", routing(sim_bundle, ("x", "Gemini-Flash-2.5"), ("y", "Janus-Pro-1B")))
+    drain(service, sim_sources)
+    with service.factory() as s:
+        digest = s.get(Submission, first).file_sha256
+    compact = service.store.root / "decisions" / digest[:2] / f"{digest}.npz"
+    with np.load(compact, allow_pickle=False) as z:
+        assert z["choices"].dtype == np.int16 and list(z["points"]) == ["x", "y"]
+    service.store.path_for(digest).unlink()  # the upload itself is not needed any more to judge against it
+    second = submit(service, "alice", "b.csv", routing(sim_bundle, ("z", {"*": "Gemini-Flash-2.5", 5: "GPT-4o"})))
+    drain(service, sim_sources)
+    view = service.status(second, "alice")
+    assert view.status == "DONE" and view.held == [{"point": "z", "covered_by": f"#{first} · x"}]
