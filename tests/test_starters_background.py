@@ -35,7 +35,10 @@ def test_trainer_writes_each_starter_records_progress_and_runs_once(tmp_path):
     assert background.train_missing(str(path), routers=("knn", "linear")) == []  # kept with the track version
     background._write_progress(bundle.track_id, state="training", router="mlp", done=["knn", "linear"],
                                todo=["knn", "linear", "mlp"], started=0)
+    assert background.status_text(bundle.track_id) == ""  # no live trainer: a stopped one says nothing
+    lock = background._take_lock(bundle.track_id)  # held by this (live) process
     text = background.status_text(bundle.track_id)  # what the app's header says meanwhile
+    lock.unlink()
     assert text.startswith("Training the starter routers in the background") and "Starter kNN, Starter linear ready" \
         in text and "Starter MLP training (2 of 3 ready" in text
     # a live trainer holds the track: a second one does nothing; a stale lock is taken over

@@ -63,6 +63,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def training(track_id: str) -> bool:
+    """Whether a live trainer holds the track's lock."""
+    try:
+        holder = int((starter_dir(track_id) / LOCK).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    return bool(holder) and _alive(holder)
+
+
 def _take_lock(track_id: str) -> Path | None:
     """The lock file, now ours; None when another live trainer holds it."""
     out = starter_dir(track_id)
@@ -72,11 +81,7 @@ def _take_lock(track_id: str) -> Path | None:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            try:
-                holder = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                holder = 0
-            if holder and _alive(holder):
+            if training(track_id):
                 return None
             lock.unlink(missing_ok=True)  # stale: its trainer is gone
             continue
@@ -129,8 +134,8 @@ def status_text(track_id: str) -> str:
     from submissions.routers.starters import DISPLAY
 
     p = progress(track_id)
-    if not p or p.get("state") == "done":
-        return ""
+    if not p or p.get("state") == "done" or (p.get("state") == "training" and not training(track_id)):
+        return ""  # finished, or a trainer that was stopped: the next start resumes it
     names = lambda rs: ", ".join(DISPLAY.get(r, r).split(" (")[0] for r in rs)  # noqa: E731
     if p.get("state") == "failed":
         return f"Training the starter routers failed ({p.get('error', '')}); the next start tries again."
