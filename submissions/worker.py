@@ -254,8 +254,12 @@ class Worker:
                 return
             self._score(job, lost)
         except Exception as exc:  # anything wrong with one job is that job's failure, never the worker's death
-            if is_transient(exc) and self._stop.is_set():
-                return  # stopping while the database is away: the lease runs out and another worker takes it
+            if self._stop.is_set():  # interrupted by stop() (it closes the sandbox under our feet): hand it back
+                try:
+                    self._db(jobs.release, self.factory, job.submission_id, self.worker_id, what="release")
+                except Exception:  # the database is away: the lease runs out and another worker takes it
+                    log.warning("could not hand submission %s back; its lease will run out", job.submission_id)
+                return
             log.exception("submission %s failed unexpectedly", job.submission_id)
             try:
                 self._db(jobs.fail, self.factory, job.submission_id, self.worker_id,

@@ -75,6 +75,11 @@ def test_parts_are_in_no_public_artifact(sim_bundle, tmp_path):
             for col in frame.select_dtypes(include="object"):
                 values = set(frame[col].dropna().astype(str).unique()[:1000])
                 assert not {"public", "private"} <= values, (f, col)
+    from leaderboard.tabs import Ctx, example_file
+
+    service = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    example = pd.read_csv(example_file(Ctx(service), service.default_track))
+    assert list(example.columns) == ["sample_id", "model_id"]  # the docs' example file: ids only
     card = (published / "README.md").read_text(encoding="utf-8")
     assert "part" not in json.loads(card.rsplit("<!-- routerboard: ", 1)[1].split(" -->", 1)[0])
     assert (root / "hidden" / "parts.parquet").exists()
@@ -212,6 +217,9 @@ def test_private_scores_appear_nowhere_before_a_release(service, sim_sources, si
     private = _private_values(service, sid)
     assert private and service.status(sid, "alice").points
     shown = _everything_shown(service, "alice")
+    # no answer lists test samples at all, so none can pair a sample with its part
+    test_ids = sim_bundle.samples.loc[sim_bundle.samples.split == "test", "sample_id"]
+    assert not any(i in shown for i in test_ids.iloc[::50])
     for v in private:
         for form in (repr(v), f"{v:.6g}", f"{100 * v:.6g}"):
             assert form not in shown, (v, form)

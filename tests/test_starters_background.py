@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from gradio_client import Client
 
 from app_server import running_app, wait_until
@@ -23,6 +24,12 @@ def tiny_track(path):
                     bounds=(0.01, 0.3))
     b.samples["question"] = [f"question {i} about {'charts' if i % 2 else 'scenes'}" for i in range(n)]
     return b, b.save(path)
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path, monkeypatch):
+    """Starter files live in the data dir, keyed by track name@version: these tests get their own."""
+    monkeypatch.setenv("ROUTERBOARD_DATA_DIR", str(tmp_path / "data"))
 
 
 def test_trainer_writes_each_starter_records_progress_and_runs_once(tmp_path):
