@@ -46,36 +46,39 @@ def _points(row: dict[str, Any], slice_points: dict[int, list[dict]] | None) -> 
     return [p for p in slice_points.get(row["submission_id"], []) if p["cost"] and p["accuracy"] is not None]
 
 
-MAX_TRACES = 40
+#: researchers' entries drawn one trace each, the best by rank score; every other one is a point in
+#: one light WebGL layer (thousands of traces would make the plot unreadable and slow to draw)
+TOP_ENTRIES = 20
+OTHERS = "Other routers"
+_HIGHLIGHT = "#d81b60"
 
 
-def _grouped_traces(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
-    """All researchers' entries in two traces (single points; curves broken by NaN gaps), passed to
-    Plotly as numpy arrays: its per-element validation of Python lists dominates otherwise."""
-    single_x, single_y, single_c, line_x, line_y, line_c = [], [], [], [], [], []
+def _layer(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
+    """Every point of ``rows`` as one light Scattergl layer, passed as numpy arrays (Plotly's
+    per-element validation of Python lists dominates otherwise); hover still names each point."""
+    xs, ys, names, scores = [], [], [], []
     for row in rows:
-        pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
-        custom = [(_label(f"{row['router']} · {p['point']}"), 100 * (p["rank_score"] or 0)) for p in pts]
-        if len(pts) == 1:
-            single_x.append(pts[0]["cost"]), single_y.append(pts[0]["accuracy"]), single_c.append(custom[0])
-        elif pts:
-            line_x += [p["cost"] for p in pts] + [np.nan]
-            line_y += [p["accuracy"] for p in pts] + [np.nan]
-            line_c += custom + [("", 0.0)]
+        for p in _points(row, slice_points):
+            xs.append(p["cost"]), ys.append(p["accuracy"])
+            names.append(_label(f"{row['router']} · {p['point']}")), scores.append(100 * (p["rank_score"] or 0))
+    custom = np.empty((len(xs), 2), dtype=object)
+    if xs:
+        custom[:, 0], custom[:, 1] = names, scores
+    fig.add_trace(go.Scattergl(x=units.in_unit(np.asarray(xs, dtype=float)), y=np.asarray(ys, dtype=float),
+                               mode="markers", name=f"{OTHERS} ({len(rows):,})", customdata=custom,
+                               hovertemplate=_HOVER, marker=dict(size=4, color="rgba(90,90,90,0.28)")))
 
-    def arrays(x, y, c):
-        data = np.empty((len(c), 2), dtype=object)
-        if c:
-            data[:, 0] = [a for a, _ in c]
-            data[:, 1] = [b for _, b in c]
-        return units.in_unit(np.asarray(x, dtype=float)), np.asarray(y, dtype=float), data
 
-    x, y, c = arrays(single_x, single_y, single_c)
-    fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="Routers (single point)", customdata=c,
-                               hovertemplate=_HOVER, marker=dict(size=6, opacity=0.7)))
-    x, y, c = arrays(line_x, line_y, line_c)
-    fig.add_trace(go.Scattergl(x=x, y=y, mode="lines+markers", name="Router curves", customdata=c,
-                               hovertemplate=_HOVER, marker=dict(size=4), line=dict(width=1), connectgaps=False))
+def achievable_points(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Every point an entry achieves (oracles excluded: they need the answers in advance) as arrays:
+    cost per query, accuracy, index of its row, point label."""
+    costs, accs, owners, labels = [], [], [], []
+    for k, row in enumerate(rows):
+        if _entry_kind(row) == "oracle":
+            continue
+        for p in row["points"]:
+            costs.append(p["cost"]), accs.append(p["accuracy"]), owners.append(k), labels.append(p["point"])
+    return np.asarray(costs, dtype=float), np.asarray(accs, dtype=float), np.asarray(owners, dtype=np.int64), labels
 
 
 def best_under_budget(rows: list[dict[str, Any]], budget: float,
@@ -107,8 +110,12 @@ def _dollar_ticks(fig: go.Figure) -> dict[str, list]:
 
 
 def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
-                  slice_points: dict[int, list[dict]] | None = None, title: str = "") -> go.Figure:
+                  slice_points: dict[int, list[dict]] | None = None, title: str = "",
+                  highlight: set[int] | None = None) -> go.Figure:
+    """Single models, reference entries, the top researchers' entries (``TOP_ENTRIES``, by rank score)
+    and any ``highlight``-ed ones (submission ids) as their own traces; the rest in one light layer."""
     fig = go.Figure()
+    highlight = highlight or set()
     singles = [r for r in rows if _entry_kind(r) == "single"]
     xs = [p["cost"] for r in singles for p in _points(r, slice_points)[:1]]
     ys = [p["accuracy"] for r in singles for p in _points(r, slice_points)[:1]]
@@ -120,12 +127,14 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                              textposition="top center", textfont=dict(size=9, color="#666"),
                              marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
                              hovertemplate=_HOVER))
-    others = [r for r in rows if _entry_kind(r) not in ("single",)]
-    many = len(others) > MAX_TRACES
-    if many:  # thousands of entries: one trace per kind keeps the figure fast to build and to draw
-        _grouped_traces(fig, [r for r in others if _entry_kind(r) in ("user", "starter")], slice_points)
-        others = [r for r in others if _entry_kind(r) not in ("user", "starter")]
-    for row in others:
+    routers = sorted((r for r in rows if _entry_kind(r) in ("user", "starter")), key=lambda r: -(r["rank_score"] or 0))
+    top = routers[:TOP_ENTRIES]
+    rest = [r for r in routers[TOP_ENTRIES:] if r["submission_id"] not in highlight]
+    if rest:
+        _layer(fig, rest, slice_points)
+    top += [r for r in routers[TOP_ENTRIES:] if r["submission_id"] in highlight]
+    refs = [r for r in rows if _entry_kind(r) in ("baseline", "oracle")]
+    for row in refs + top:
         kind = _entry_kind(row)
         pts = sorted(_points(row, slice_points), key=lambda p: p["cost"])
         if row["router"] == ORACLE_CURVE and floor is not None:
@@ -142,10 +151,13 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
             style = dict(mode="lines", line=dict(color="#f5b700", dash="dot", width=2))
         elif kind == "baseline":
             style = dict(mode="markers", marker=dict(symbol="diamond", size=10))
+        elif row["submission_id"] in highlight:
+            style = dict(mode="lines+markers", marker=dict(size=12, color=_HIGHLIGHT, line=dict(color="white", width=1)),
+                         line=dict(color=_HIGHLIGHT, width=4))
         else:
             style = dict(mode="lines+markers" if len(pts) > 1 else "markers", marker=dict(size=9))
-        fig.add_trace(go.Scatter(x=x, y=y, name=_label(row["router"]), customdata=custom, hovertemplate=_HOVER,
-                                 **style))
+        name = _label(row["router"]) + (" (highlighted)" if row["submission_id"] in highlight else "")
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, customdata=custom, hovertemplate=_HOVER, **style))
     # The frontier of everything achievable (oracles excluded).
     allp = [(p["cost"], p["accuracy"]) for r in rows if _entry_kind(r) != "oracle" for p in _points(r, slice_points)
             if p["cost"] > 0]

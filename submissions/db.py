@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -112,6 +112,12 @@ def insert_ignore(session: Session, model, **values) -> None:
     that a concurrent request may be creating too."""
     ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     session.execute(ins(model).values(**values).on_conflict_do_nothing())
+
+
+def bump_board(session: Session, track_id: int) -> None:
+    """Say that what the track's board shows changed (inside the transaction that changed it)."""
+    session.execute(update(Track).where(Track.id == track_id).values(board_version=Track.board_version + 1)
+                    .execution_options(synchronize_session=False))
 
 
 def ensure_track(factory: sessionmaker[Session], bundle, public_path: str) -> int:

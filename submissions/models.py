@@ -43,6 +43,9 @@ class Track(Base):
     public_path: Mapped[str] = mapped_column(Text)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: bumped by every change of what the board shows (a result written, an entry withdrawn, hidden or
+    #: re-run, reference entries scored): readers derive the board once per version, not per visitor
+    board_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Submission(Base):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from submissions.db import insert_ignore, utcnow
+from submissions.db import bump_board, insert_ignore, utcnow
 from submissions.models import Breakdown, Ladder, PrivatePoint, ResultPoint, Submission, Worker
 from submissions.status import Status
 
@@ -257,10 +257,10 @@ def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report
     otherwise). With ``ladder``, only if the participant's Ladder is still at the version the file
     was judged against: else :class:`StaleLadder` is raised and nothing is written."""
     with factory.begin() as session:
-        owned = session.execute(select(Submission.id).where(
+        track_id = session.execute(select(Submission.track_id).where(
             Submission.id == job_id, Submission.lease_owner == worker_id,
             Submission.status == Status.RUNNING.value).with_for_update()).scalar_one_or_none()
-        if owned is None:
+        if track_id is None:
             return False
         if ladder is not None:
             insert_ignore(session, Ladder, track_id=ladder.track_id, ladder_key=ladder.ladder_key, version=0)
@@ -274,6 +274,7 @@ def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report
         session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == job_id))
         columns = add_results(session, job_id, report, private)
         session.flush()
+        bump_board(session, track_id)
         return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None,
                        public_best_point=public_best_point, **columns)
 

@@ -8,6 +8,7 @@ and scores come from the database, where workers write aggregates.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from evaluator.predictions import Problem
 from submissions import queue as jobs
 from submissions import releases
 from submissions.config import Settings
-from submissions.db import connect, ensure_track, ensure_user, insert_ignore
+from submissions.db import bump_board, connect, ensure_track, ensure_user, insert_ignore
 from submissions.formats import Limits
 from submissions.isolation import validate_isolated
 from submissions.models import (Breakdown, PrivatePoint, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
@@ -171,6 +172,9 @@ class SubmissionService:
         self.limits = Limits(settings.max_upload_bytes, settings.max_decompressed_bytes)
         self.bundles: dict[str, evaluator.Bundle] = {}
         self.track_ids: dict[str, int] = {}
+        #: track → (board version, rows): the board is derived once per change (see leaderboard_rows)
+        self._boards: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+        self._board_locks: dict[str, threading.Lock] = {}
         for spec in tracks or [evaluator.DEFAULT_TRACK]:
             self.add_track(spec)
 
@@ -380,6 +384,7 @@ class SubmissionService:
             sub.dedup_key = None
             sub.lease_owner = None
             sub.finished_at = sub.finished_at or jobs.utcnow()
+            bump_board(session, sub.track_id)
             session.flush()
             return self._view(session, sub)
 
@@ -402,6 +407,7 @@ class SubmissionService:
             sub.status, sub.attempts, sub.error, sub.problems = Status.PENDING.value, 0, None, None
             sub.lease_owner = sub.lease_expires_at = sub.finished_at = sub.started_at = None
             sub.queued_at = jobs.utcnow()
+            bump_board(session, sub.track_id)
             session.flush()
             return self._view(session, sub)
 
@@ -409,11 +415,33 @@ class SubmissionService:
         with self.factory.begin() as session:
             sub = self._admin_get(session, admin, submission_id)
             sub.visibility = Visibility.HIDDEN.value if hidden else Visibility.PUBLIC.value
+            bump_board(session, sub.track_id)
             session.flush()
             return self._view(session, sub)
 
     # ------------------------------------------------------------- leaderboard
+    def board_version(self, track: str | None = None) -> int:
+        """The track's board version: it changes whenever what the board shows changes."""
+        track_id = self.track_ids[self.bundle(track or self.default_track).track_id]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(Track.board_version).where(Track.id == track_id)).scalar_one())
+
     def leaderboard_rows(self, track: str | None = None) -> list[dict[str, Any]]:
+        """The board's rows (see :meth:`read_board`), read from the database once per board version:
+        every visitor between two changes gets the same list (callers must not modify it)."""
+        track = track or self.default_track
+        version = self.board_version(track)
+        hit = self._boards.get(track)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        with self._board_locks.setdefault(track, threading.Lock()):  # one reader per change, not one per visitor
+            hit = self._boards.get(track)
+            if hit is None or hit[0] != version:
+                hit = (version, self.read_board(track))
+                self._boards[track] = hit
+        return hit[1]
+
+    def read_board(self, track: str | None = None) -> list[dict[str, Any]]:
         """One row per public DONE entry (reference entries included), at its best-rank-score point,
         with per-family accuracy and curve metrics; every point is listed under ``points``.
 
@@ -517,6 +545,7 @@ class SubmissionService:
                 for k, v in columns.items():
                     setattr(sub, k, v)
                 sub.best_point = str(best["point"])
+                bump_board(session, track_id)
             added += 1
         return added
 

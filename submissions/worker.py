@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import evaluator
 from submissions import queue as jobs
 from submissions.config import Settings
-from submissions.db import connect, ensure_track, ensure_user, is_transient, retrying
+from submissions.db import bump_board, connect, ensure_track, ensure_user, is_transient, retrying
 from submissions.models import Submission
 from submissions.sandbox import Sandbox, SandboxLimits
 from submissions.status import Kind, Status, Visibility
@@ -70,6 +70,7 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
             columns = jobs.add_results(session, sub.id, report, private.get(name))
             for key, value in columns.items():
                 setattr(sub, key, value)
+        bump_board(session, track_id)
     return len(public)
 
 

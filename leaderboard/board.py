@@ -1,0 +1,89 @@
+"""The board as visitors see it, derived once per change and shared by every visitor.
+
+A public leaderboard is read far more often than it changes. Everything a visitor's handler would
+otherwise rebuild from the database — the rows, the ranked numeric frame, the arrays the Pareto
+plot and the budget answer are made of — is derived here once per board version (the service bumps
+it with every change: a result written, an entry withdrawn or hidden, a release cut) and kept; a
+handler then only filters, sorts, slices a page and draws.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leaderboard.figures import achievable_points
+from leaderboard.tables import raw_frame
+
+#: the board selector's value for the live board (a release is ``release:<id>``)
+LIVE = "live"
+#: rows per page of the leaderboard table (and the JSON API's default page)
+PAGE_SIZE = 100
+
+
+def release_id(board: str | None) -> int | None:
+    """The release a board value names (``release:3`` → 3); None for the live board."""
+    if board and str(board).startswith("release:"):
+        return int(str(board).split(":", 1)[1])
+    return None
+
+
+@dataclass
+class BoardView:
+    """One version of one board: rows, the ranked frame, the achievable points as arrays."""
+
+    version: int
+    rows: list[dict[str, Any]]
+    frame: pd.DataFrame
+    #: every achievable point (oracles excluded): cost, accuracy, row index, point label
+    costs: np.ndarray
+    accs: np.ndarray
+    owners: np.ndarray
+    labels: list[str]
+    #: small per-view memo (CSV exports per filter set), dropped with the view
+    memo: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, version: int, rows: list[dict[str, Any]], families: list[str]) -> "BoardView":
+        costs, accs, owners, labels = achievable_points(rows)
+        return cls(version, rows, raw_frame(rows, families), costs, accs, owners, labels)
+
+    def best_under(self, budget: float) -> tuple[str, dict] | None:
+        """The most accurate achievable point costing ≤ ``budget`` per query (ties: cheaper)."""
+        ok = np.flatnonzero(self.costs <= budget * (1 + 1e-12))
+        if not ok.size:
+            return None
+        k = ok[np.lexsort((self.costs[ok], -self.accs[ok]))[0]]
+        row = self.rows[int(self.owners[k])]
+        point = next(p for p in row["points"] if p["point"] == self.labels[k])
+        return row["router"], point
+
+
+class Boards:
+    """The current view of each (track, board); rebuilt when the board version moves."""
+
+    def __init__(self, service: Any, families) -> None:
+        self.service = service
+        self.families = families
+        self._views: dict[tuple[str, str], BoardView] = {}
+        self._lock = threading.Lock()
+
+    def view(self, track: str, board: str | None = LIVE) -> BoardView:
+        release = release_id(board)
+        key = (track, f"release:{release}" if release is not None else LIVE)
+        version = -1 if release is not None else self.service.board_version(track)  # a release never changes
+        hit = self._views.get(key)
+        if hit is not None and hit.version == version:
+            return hit
+        with self._lock:  # one rebuild per change, however many visitors arrive at once
+            hit = self._views.get(key)
+            if hit is None or hit.version != version:
+                rows = (self.service.release_rows(release) if release is not None
+                        else self.service.leaderboard_rows(track))
+                hit = BoardView.build(version, rows, self.families(track))
+                self._views[key] = hit
+        return hit
