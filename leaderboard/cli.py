@@ -217,7 +217,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
-    from leaderboard.hub import SAMPLES, pull
+    from leaderboard.hub import SAMPLES, pull, read_config
 
     try:
         dest = pull(args.source, args.dest)
@@ -225,12 +225,10 @@ def _cmd_pull(args: argparse.Namespace) -> int:
         return _fail(f"could not pull {args.source}: {exc}")
     if not (dest / "README.md").exists() or not (dest / SAMPLES).is_dir():
         return _fail(f"{args.source} is not a published router-benchmark split (no README.md and {SAMPLES}/)")
-    import datasets
-
-    ds = datasets.load_dataset(str(dest), SAMPLES)
+    ds = read_config(dest, SAMPLES)  # what is on disk now, never a cached earlier folder of that name
     print(f"pulled {args.source} -> {dest}")
     for split, part in ds.items():
-        print(f"  {split}: {len(part):,} samples, columns {', '.join(part.column_names)}")
+        print(f"  {split}: {len(part):,} samples, columns {', '.join(map(str, part.columns))}")
     return 0
 
 
