@@ -228,8 +228,9 @@ def read_config(source: str | os.PathLike[str], config: str, token: str | None =
 def _decode_image(cell: Any, folder: Path) -> np.ndarray:
     from PIL import Image
 
-    if isinstance(cell, dict):
-        cell = Image.open(io.BytesIO(cell["bytes"])) if cell.get("bytes") is not None else Image.open(folder / cell["path"])
+    if isinstance(cell, dict):  # the stored {"bytes", "path"} of a datasets Image column
+        stored = cell.get("bytes")
+        cell = Image.open(io.BytesIO(stored)) if stored is not None else Image.open(folder / cell["path"])
     return np.asarray(cell.convert("RGB"))
 
 
