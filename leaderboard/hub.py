@@ -8,8 +8,9 @@ Layout of a published public split (what ``publish_folder`` writes and ``load_da
     samples/test-00000-of-00001.parquet    (test: quality, cost and output_tokens are null — always)
     models/train-00000-of-00001.parquet    model_id, display_name, params, input_price, output_price, aliases
 
-``datasets.load_dataset("<org>/<name>", "samples")`` — or the same with a local folder — gives
-train/dev/test. The per-model lists follow the order of the ``models`` config.
+``datasets.load_dataset("<org>/<name>", "samples")`` gives train/dev/test; :func:`read_config` and
+:func:`bundle_from_folder` read a local folder's Parquet files directly (see :func:`read_config` for
+why not ``load_dataset`` on a folder). The per-model lists follow the order of the ``models`` config.
 
 The Hub calls themselves (``create_repo``, ``upload_folder``, ``snapshot_download``) are thin
 wrappers: no machine here reaches the Hub, so tests exercise everything up to them on local
@@ -170,27 +171,88 @@ def publish_folder(bundle: Bundle, out: str | os.PathLike[str]) -> Path:
     return out
 
 
-def bundle_from_folder(folder: str | os.PathLike[str], name: str | None = None) -> Bundle:
-    """A public-only bundle from a published (or pulled) folder, via ``datasets.load_dataset`` —
-    what a researcher trains on. Test labels are absent (NaN), as they are in the dataset."""
+def _card_text(source: str, token: str | None = None) -> str:
+    """The dataset card (README.md) of a local folder or, for anything else, of a Hub dataset repo."""
+    if Path(source).is_dir():
+        return Path(source, "README.md").read_text(encoding="utf-8")
+    from huggingface_hub import hf_hub_download
+
+    return Path(hf_hub_download(source, "README.md", repo_type="dataset", token=token)).read_text(encoding="utf-8")
+
+
+def _config_files(folder: Path, config: str) -> dict[str, list[Path]]:
+    """{split: Parquet files} of ``config``, from the card's YAML ``configs`` (paths may be globs),
+    else from the layout ``<config>/<split>-*.parquet``."""
+    import yaml
+
+    card = (folder / "README.md").read_text(encoding="utf-8") if (folder / "README.md").exists() else ""
+    front = yaml.safe_load(card.split("---", 2)[1]) if card.startswith("---") else None
+    entries = [c for c in (front or {}).get("configs", []) if c.get("config_name") == config]
+    out: dict[str, list[Path]] = {}
+    if entries:
+        for item in entries[0].get("data_files", []):
+            patterns = item["path"] if isinstance(item["path"], list) else [item["path"]]
+            out[item["split"]] = sorted(p for pattern in patterns for p in folder.glob(pattern))
+    else:
+        for path in sorted((folder / config).glob("*.parquet")):
+            out.setdefault(path.name.split("-", 1)[0], []).append(path)
+    return out
+
+
+def read_config(source: str | os.PathLike[str], config: str, token: str | None = None) -> dict[str, pd.DataFrame]:
+    """{split: frame} of one config of a published split: a local folder or a Hub dataset repo id.
+
+    A local folder is read from its Parquet files with pyarrow, as they are on disk, and nothing is
+    cached. ``datasets.load_dataset(folder)`` is not used for folders: its cache keys a local folder
+    by its *name* (huggingface/datasets#2956), so after one folder called ``repo`` was loaded, every
+    other folder called ``repo`` read back as the first — a 30,540-sample split came back as 30
+    samples, silently. Reading the few Parquet files directly is also faster than building an Arrow
+    cache. A Hub repo id goes through ``datasets.load_dataset``, whose cache is keyed by the repo's
+    commit, so it stays exact. Image columns keep their stored ``{"bytes", "path"}`` cells.
+    """
+    folder = Path(source)
+    if folder.is_dir():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        files = _config_files(folder, config)
+        if not files or not all(files.values()):
+            raise FileNotFoundError(f"{folder} has no Parquet files for the {config!r} config")
+        return {split: pa.concat_tables([pq.read_table(f) for f in paths]).to_pandas()
+                for split, paths in files.items()}
     import datasets
 
+    return {split: part.to_pandas() for split, part in datasets.load_dataset(str(source), config, token=token).items()}
+
+
+def _decode_image(cell: Any, folder: Path) -> np.ndarray:
+    from PIL import Image
+
+    if isinstance(cell, dict):  # the stored {"bytes", "path"} of a datasets Image column
+        stored = cell.get("bytes")
+        cell = Image.open(io.BytesIO(stored)) if stored is not None else Image.open(folder / cell["path"])
+    return np.asarray(cell.convert("RGB"))
+
+
+def bundle_from_folder(folder: str | os.PathLike[str], name: str | None = None, token: str | None = None) -> Bundle:
+    """A public-only bundle from a published (or pulled) folder — or a Hub dataset repo id — read
+    with :func:`read_config`: what a researcher trains on. Test labels are absent (NaN), as they are
+    in the dataset."""
     folder = str(folder)
-    ds = datasets.load_dataset(folder, SAMPLES)
-    models = datasets.load_dataset(folder, MODELS)["train"].to_pandas()
-    card = Path(folder, "README.md").read_text(encoding="utf-8")
+    ds = read_config(folder, SAMPLES, token)
+    models = read_config(folder, MODELS, token)["train"]
+    card = _card_text(folder, token)
     meta = json.loads(card.rsplit("<!-- routerboard: ", 1)[1].split(" -->", 1)[0])
     frames, q, c, images = [], [], [], []
     m = len(models)
     for split in ("train", "dev", "test"):
-        part = ds[split]
-        cols = part.remove_columns([k for k in ("image",) if k in part.column_names]).to_pandas()
-        frames.append(cols)
+        cols = ds[split]
+        frames.append(cols.drop(columns=[k for k in ("image",) if k in cols.columns]))
         for key, acc in (("quality", q), ("cost", c)):
             vals = cols[key].tolist()
             acc.append(np.array([v if v is not None else [np.nan] * m for v in vals], dtype=np.float64).reshape(-1, m))
-        if "image" in part.column_names:
-            images.append(np.stack([np.asarray(img.convert("RGB")) for img in part["image"]]))
+        if "image" in cols.columns:
+            images.append(np.stack([_decode_image(cell, Path(folder)) for cell in cols["image"]]))
     samples = pd.concat(frames, ignore_index=True)
     track_name, track_version = meta["track"].split("@", 1)
     return Bundle(

@@ -1,15 +1,35 @@
 """Shared fixtures. Tests build their own data; the default track is generated once per session
-into a temporary data directory, never into the user's cache."""
+into a temporary data directory, never into the user's cache.
+
+Every cache a test can fill lives in one temporary directory too: routerboard's data directory and
+the Hugging Face caches (``datasets`` once cached a test folder called ``repo`` in the user's
+``~/.cache/huggingface``, and a later, different folder of that name read back as it). The
+variables are set here, before anything imports ``datasets`` or ``huggingface_hub`` (both read them
+once, at import), and subprocesses the tests start inherit them with ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
-_DATA = tempfile.mkdtemp(prefix="routerboard-test-data-")
+#: Where the Hugging Face caches were before the suite pointed them away (what it must not write).
+REAL_HF_HOME = Path(os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                    / "huggingface")
+REAL_HF_DATASETS_CACHE = Path(os.environ.get("HF_DATASETS_CACHE") or REAL_HF_HOME / "datasets")
+_TMP = tempfile.mkdtemp(prefix="routerboard-test-")
+_DATA = os.path.join(_TMP, "data")
+HF_HOME = os.path.join(_TMP, "huggingface")
 os.environ["ROUTERBOARD_DATA_DIR"] = _DATA
+os.environ.update({"HF_HOME": HF_HOME, "HF_DATASETS_CACHE": os.path.join(HF_HOME, "datasets"),
+                   "HF_HUB_CACHE": os.path.join(HF_HOME, "hub"), "HF_MODULES_CACHE": os.path.join(HF_HOME, "modules"),
+                   "HF_ASSETS_CACHE": os.path.join(HF_HOME, "assets"), "HF_XET_CACHE": os.path.join(HF_HOME, "xet")})
+for _elsewhere in ("HUGGINGFACE_HUB_CACHE", "HUGGINGFACE_ASSETS_CACHE", "TRANSFORMERS_CACHE", "HF_TOKEN_PATH",
+                   "HF_DATASETS_DOWNLOADED_DATASETS_PATH", "HF_DATASETS_EXTRACTED_DATASETS_PATH"):
+    os.environ.pop(_elsewhere, None)  # older or finer-grained names that would point outside HF_HOME
 
 import evaluator  # noqa: E402  (after the data directory is pinned)
 from hypothesis import settings as hypothesis_settings  # noqa: E402
@@ -30,7 +50,7 @@ def sim_bundle() -> evaluator.Bundle:
 def pytest_sessionfinish(session, exitstatus):
     import shutil
 
-    shutil.rmtree(_DATA, ignore_errors=True)
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------ databases

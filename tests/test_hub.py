@@ -1,8 +1,13 @@
 """Hub I/O and the command line: the public split as a dataset repo folder loaded with
-``datasets.load_dataset``, the results export, and the full researcher round trip through a running app."""
+``datasets.load_dataset``, read back exactly as it is on disk, the results export, the full
+researcher round trip through a running app, and Hugging Face caches kept out of the user's home."""
 
 import json
 import math
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,6 +76,82 @@ def test_full_default_track_configs(sim_bundle, tmp_path):
     assert sum(len(v) for v in ds.values()) == 30_540
     assert len(ds["test"]) == int((sim_bundle.samples.split == "test").sum())
     assert ds["test"].to_pandas()["quality"].isna().all()
+
+
+def _published_slice(bundle, per_split: int, seed: int, out: Path):
+    rng = np.random.default_rng(seed)
+    s = bundle.samples
+    sub = bundle.subset(np.concatenate([rng.choice(np.flatnonzero(s.split == sp), per_split, replace=False)
+                                        for sp in ("train", "dev", "test")]))
+    return sub, publish_folder(sub, out)
+
+
+def _assert_same_public_split(got, want):
+    for split in ("train", "dev", "test"):
+        mine, theirs = got.split_rows(split), want.split_rows(split)
+        assert got.samples.sample_id.to_numpy()[mine].tolist() == want.samples.sample_id.to_numpy()[theirs].tolist()
+        np.testing.assert_array_equal(got.images[mine], want.images[theirs])
+        if split != "test":
+            np.testing.assert_array_equal(got.quality[mine], want.quality[theirs])
+            np.testing.assert_array_equal(got.cost[mine], want.cost[theirs])
+    assert np.isnan(got.quality[got.split_rows("test")]).all()
+
+
+def test_folders_of_the_same_name_read_back_as_they_are_on_disk(sim_bundle, tmp_path, capsys):
+    """huggingface/datasets#2956: ``load_dataset(folder)`` caches by the folder's name, so a second
+    folder called ``repo`` read back as the first. Each must read back as what is on disk."""
+    small, a = _published_slice(sim_bundle, 10, 2, tmp_path / "a" / "repo")
+    large, b = _published_slice(sim_bundle, 20, 3, tmp_path / "b" / "repo")
+    for want, folder in ((small, a), (large, b), (small, a)):
+        got = bundle_from_folder(folder)
+        assert len(got.samples) == len(want.samples)
+        _assert_same_public_split(got, want)
+    # a folder rewritten in place reads back rewritten
+    publish_folder(large, a)
+    _assert_same_public_split(bundle_from_folder(a), large)
+    capsys.readouterr()
+    assert main(["pull", str(b), "--dest", str(tmp_path / "c" / "repo")]) == 0
+    assert "train: 20 samples" in capsys.readouterr().out
+
+
+def test_a_hub_repo_id_still_goes_through_load_dataset(published, monkeypatch):
+    import huggingface_hub
+
+    calls, real = [], datasets.load_dataset
+
+    def from_the_hub(path, name=None, **kwargs):  # the Hub, played by the published folder
+        calls.append((path, name))
+        return real(str(published), name)
+
+    monkeypatch.setattr(datasets, "load_dataset", from_the_hub)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, filename, **kw: str(published / filename))
+    got = bundle_from_folder("org/small-track")
+    assert calls == [("org/small-track", "samples"), ("org/small-track", "models")]
+    _assert_same_public_split(got, bundle_from_folder(published))
+    assert got.model_ids == bundle_from_folder(published).model_ids
+
+
+def test_hugging_face_caches_stay_in_the_suites_temporary_directory(tmp_path):
+    """conftest points every Hugging Face cache into the session's temporary directory: here, in a
+    subprocess the tests start, and for what ``load_dataset`` writes."""
+    import huggingface_hub.constants
+    from conftest import HF_HOME, REAL_HF_DATASETS_CACHE, REAL_HF_HOME
+
+    here = [datasets.config.HF_DATASETS_CACHE, huggingface_hub.constants.HF_HUB_CACHE,
+            huggingface_hub.constants.HF_TOKEN_PATH, datasets.config.HF_MODULES_CACHE]
+    child = subprocess.run([sys.executable, "-c", "import datasets, huggingface_hub.constants as c; "
+                            "print(datasets.config.HF_DATASETS_CACHE); print(c.HF_HUB_CACHE)"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    for path in here + child:
+        assert Path(path).resolve().is_relative_to(Path(HF_HOME).resolve()), path
+        assert not Path(path).resolve().is_relative_to(REAL_HF_HOME.resolve()), path
+    name = f"cache-probe-{uuid.uuid4().hex[:12]}"
+    (tmp_path / name).mkdir()
+    pd.DataFrame({"x": [1, 2, 3]}).to_parquet(tmp_path / name / "train.parquet")
+    assert len(datasets.load_dataset(str(tmp_path / name))["train"]) == 3
+    assert any(name in p.name for p in Path(datasets.config.HF_DATASETS_CACHE).iterdir())
+    if REAL_HF_DATASETS_CACHE.is_dir():
+        assert not any(name in p.name for p in REAL_HF_DATASETS_CACHE.iterdir())
 
 
 def test_pull_copies_a_local_folder_and_refuses_others(published, tmp_path, capsys):

@@ -1,8 +1,11 @@
-"""Three routers over a feature matrix, all predicting a distribution over the model pool.
+"""Three routers over a feature matrix, each predicting one number per model of the pool.
 
-Each is trained on soft labels (see :mod:`.labels`) of the train split and model-selected on dev;
-the routing decision is the argmax of the predicted distribution (the predicted utility). All run on
-the CPU and are deterministic for a seed.
+With the default objective every router estimates, per sample, the probability that each model
+answers correctly (kNN: the neighbours' mean correctness; linear and MLP: independent sigmoids
+trained with binary cross-entropy); :mod:`.sweep` turns those into decisions at every λ. With the
+sweep's ``objective="soft-labels"`` the routers instead fit VL-RouterBench's soft labels (see
+:mod:`.labels`; linear and MLP with a softmax) and route by their argmax. All train on train,
+early-stop on dev, run on the CPU and are deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class KNNRouter:
     """Cosine k-nearest neighbours over standardised features; predicts the neighbours' mean label."""
 
     k: int = 20
-    candidates: tuple[int, ...] = (5, 10, 20, 40, 80)
+    candidates: tuple[int, ...] = (10, 20, 40, 80, 160, 320)
     _x: np.ndarray | None = field(default=None, repr=False)
 
     def fit_index(self, x_train: np.ndarray) -> "KNNRouter":
@@ -48,16 +51,30 @@ class KNNRouter:
         return out
 
     @staticmethod
-    def predict_from(neighbours: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-        return labels[neighbours[:, :k]].mean(axis=1)
+    def predict_from(neighbours: np.ndarray, labels: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
+        """Mean of the ``k`` nearest neighbours' label rows (in blocks: n × k × m would not fit)."""
+        labels = np.asarray(labels, dtype=np.float32)
+        out = np.empty((len(neighbours), labels.shape[1]), dtype=np.float32)
+        for s in range(0, len(neighbours), block):
+            out[s:s + block] = labels[neighbours[s:s + block, :k]].mean(axis=1)
+        return out
+
+
+OUTPUTS = ("correctness", "soft-labels")
 
 
 @dataclass
-class SoftmaxRouter:
-    """Softmax regression (``hidden=0``) or a 2-layer MLP, trained with soft-label cross-entropy and
-    early-stopped on the dev loss."""
+class NeuralRouter:
+    """Linear (``hidden=0``) or 2-layer MLP router over standardised features, early-stopped on the
+    dev loss.
+
+    ``output="correctness"``: one sigmoid per model, binary cross-entropy against each model's
+    quality in [0, 1]; :meth:`predict` gives P(model answers correctly) (its expected quality). ``output="soft-labels"``: a softmax,
+    cross-entropy against soft labels; :meth:`predict` gives the label distribution.
+    """
 
     hidden: int = 0
+    output: str = "correctness"
     lr: float = 3e-3
     weight_decay: float = 1e-4
     epochs: int = 80
@@ -65,6 +82,21 @@ class SoftmaxRouter:
     batch_size: int = 256
     dropout: float = 0.1
     seed: int = 0
+
+    @classmethod
+    def starter(cls, router: str, output: str = "correctness", seed: int = 0) -> "NeuralRouter":
+        """The starters' settings: the linear router takes larger batches (smoother steps, the same
+        optimum), the MLP a small hidden layer (64; the signal is nearly linear in the features)."""
+        if router == "linear":
+            return cls(hidden=0, output=output, lr=3e-3, batch_size=1024, seed=seed)
+        return cls(hidden=64, output=output, lr=1e-3, batch_size=256, seed=seed)
+
+    def _loss(self, logits, y):
+        import torch
+
+        if self.output == "correctness":
+            return torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+        return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
     def _net(self, d: int, m: int):
         import torch
@@ -87,8 +119,11 @@ class SoftmaxRouter:
         opt = torch.optim.AdamW(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         gen = torch.Generator().manual_seed(self.seed)
 
+        if self.output not in OUTPUTS:
+            raise ValueError(f"unknown output {self.output!r}; choose one of {OUTPUTS}")
+
         def loss_of(x, y):
-            return -(y * torch.log_softmax(self.net(x), dim=1)).sum(dim=1).mean()
+            return self._loss(self.net(x), y)
 
         best, best_state, waited = float("inf"), None, 0
         for _ in range(self.epochs):
@@ -120,4 +155,5 @@ class SoftmaxRouter:
         self.net.eval()
         with torch.no_grad():
             z = torch.from_numpy(((x - self._mu) / self._sd).astype(np.float32))
-            return torch.softmax(self.net(z), dim=1).numpy()
+            logits = self.net(z)
+            return (torch.sigmoid(logits) if self.output == "correctness" else torch.softmax(logits, dim=1)).numpy()

@@ -3,6 +3,21 @@
 Every λ value is one operating point (labelled ``lambda=<λ>``); the file is scored as a curve
 (nAUC, Ps, QNC). Training uses only train (fit) and dev (early stopping, k for kNN) — the labels
 the public split carries — and predicts the test split, whose labels only the evaluator has.
+
+Two objectives:
+
+* ``"utility"`` (default): the router estimates ``p̂[i, j]``, the probability that model ``j``
+  answers sample ``i`` correctly (its expected quality, where quality is fractional), once; each λ
+  then routes sample ``i`` to ``argmax_j p̂[i, j] − λ · ĉ[i, j] / c̄``, where ``ĉ`` is the model's
+  mean cost on train samples of the same dataset and ``c̄`` the mean cost of a train query over the
+  whole pool (so λ is the accuracy one gives up to save one average query's cost; ``λ = inf``: the
+  cheapest model). This targets the rank score: its cost term is the log of the *mean* cost, in
+  which a choice weighs in linearly with its own cost, and accuracy is what the router predicts.
+* ``"soft-labels"``: VL-RouterBench's recipe, one training per λ on the soft labels of
+  :mod:`.labels`, routing by the argmax of the predicted label distribution. Kept to compare: a soft
+  label splits a sample's mass among all the models that answer it, so its argmax is not the model
+  most likely to be right, and its per-sample log-cost penalty is not the rank score's; on vlrb-sim
+  it stays level with the StrongestPerDataset lookup (see the README).
 """
 
 from __future__ import annotations
@@ -16,12 +31,17 @@ import pandas as pd
 
 import evaluator
 from evaluator import Bundle, Decisions
-from submissions.routers.features import DEFAULT_ENCODER, feature_matrix
+from submissions.routers.features import DEFAULT_ENCODER, compact, feature_blocks
 from submissions.routers.labels import soft_labels
-from submissions.routers.models import KNNRouter, SoftmaxRouter
+from submissions.routers.models import KNNRouter, NeuralRouter
 
 ROUTERS = ("knn", "linear", "mlp")
-LAMBDAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, math.inf)
+OBJECTIVES = ("utility", "soft-labels")
+#: λ grid of the utility objective: dense where the rank score peaks (0.02–0.1 on vlrb-sim), then
+#: down to the cheapest model, so the curve spans the whole cost range.
+LAMBDAS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, math.inf)
+#: λ grid of the soft-label objective (weights ∝ exp(−λ · normalised log cost)).
+SOFT_LAMBDAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, math.inf)
 
 
 def point_label(lam: float) -> str:
@@ -35,6 +55,7 @@ class SweepResult:
     dev_rank_scores: dict[str, float]
     seconds: float
     chosen_k: int | None = None
+    objective: str = "utility"
 
 
 def _dev_rank_score(bundle: Bundle, choice: np.ndarray) -> float:
@@ -43,52 +64,106 @@ def _dev_rank_score(bundle: Bundle, choice: np.ndarray) -> float:
     return report.points[0].rank_score
 
 
-def train_sweep(bundle: Bundle, router: str, *, lambdas: tuple[float, ...] = LAMBDAS, target: str = "test",
-                encoder: str = DEFAULT_ENCODER, features: np.ndarray | None = None, seed: int = 0,
-                progress: bool = True) -> SweepResult:
-    """Train ``router`` ("knn" | "linear" | "mlp") for every λ; predict ``target``.
+def expected_cost(bundle: Bundle, train: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), m): each model's mean cost over the train samples of the row's dataset (over all
+    train samples for a dataset train lacks). Input tokens vary little within a dataset; answer
+    length follows dataset and model, which this captures."""
+    cost = np.asarray(bundle.cost, dtype=np.float64)
+    names = bundle.samples["dataset"].to_numpy()
+    overall = cost[train].mean(axis=0)
+    out = np.tile(overall, (len(rows), 1))
+    for name in np.unique(names[rows]):
+        fit = train[names[train] == name]
+        if fit.size:
+            out[names[rows] == name] = cost[fit].mean(axis=0)
+    return out
 
-    ``features`` (all samples × d) skips the encoder, e.g. VL-RouterBench's EMBEDDINGS.
+
+def route(p_correct: np.ndarray, cost: np.ndarray, lam: float, unit: float) -> np.ndarray:
+    """Per row, ``argmax_j p − λ·cost/unit``; ``λ = inf``: the cheapest model (ties: more likely correct)."""
+    if math.isinf(lam):
+        return np.argmax(np.where(cost == cost.min(axis=1, keepdims=True), p_correct, -np.inf), axis=1)
+    return np.argmax(p_correct - lam * cost / unit, axis=1)
+
+
+def _features(bundle: Bundle, rows: dict[str, np.ndarray], encoder: str, features: np.ndarray | None,
+              progress: bool) -> dict[str, np.ndarray]:
+    """Feature rows per split: ``features`` as given, else :func:`feature_blocks` with every wide
+    embedding block :func:`compact`-ed on the train rows."""
+    if features is not None:
+        return {s: np.asarray(features[r], dtype=np.float32) for s, r in rows.items()}
+    all_rows = np.unique(np.concatenate(list(rows.values())))
+    fit = np.searchsorted(all_rows, rows["train"])
+    x = np.concatenate([compact(block, fit) for block in feature_blocks(bundle, all_rows, encoder, progress=progress)],
+                       axis=1)
+    return {s: x[np.searchsorted(all_rows, r)] for s, r in rows.items()}
+
+
+def train_sweep(bundle: Bundle, router: str, *, lambdas: tuple[float, ...] | None = None, target: str = "test",
+                encoder: str = DEFAULT_ENCODER, features: np.ndarray | None = None, seed: int = 0,
+                progress: bool = True, objective: str = "utility") -> SweepResult:
+    """Train ``router`` ("knn" | "linear" | "mlp") and route ``target`` at every λ (default:
+    :data:`LAMBDAS`, or :data:`SOFT_LAMBDAS` for ``objective="soft-labels"``).
+
+    ``features`` (all samples × d) skips the encoder and is used as given, e.g. VL-RouterBench's
+    EMBEDDINGS already reduced.
     """
     if router not in ROUTERS:
         raise ValueError(f"unknown router {router!r}; choose one of {ROUTERS}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
+    if lambdas is None:
+        lambdas = LAMBDAS if objective == "utility" else SOFT_LAMBDAS
     t0 = time.perf_counter()
     rows = {s: bundle.split_rows(s) for s in ("train", "dev", target)}
-    all_rows = np.unique(np.concatenate(list(rows.values())))
-    feats_all = features if features is not None else None
-    if feats_all is None:
-        x = feature_matrix(bundle, all_rows, encoder, progress=progress)
-        where = {r: i for i, r in enumerate(all_rows)}
-        pick = lambda r: x[[where[i] for i in r]]  # noqa: E731
-    else:
-        pick = lambda r: np.asarray(feats_all[r], dtype=np.float32)  # noqa: E731
-    xtr, xdev, xtg = pick(rows["train"]), pick(rows["dev"]), pick(rows[target])
-    cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
-    label = lambda r, lam: soft_labels(bundle.quality[r], bundle.cost[r], lam, cmin, cmax)  # noqa: E731
+    x = _features(bundle, rows, encoder, features, progress)
+    xtr, xdev, xtg = x["train"], x["dev"], x[target]
+    if objective == "utility":
+        # the target is the quality itself (0/1 here, fractional on some tracks): accuracy is its mean
+        quality = lambda r: np.clip(np.asarray(bundle.quality[r], dtype=np.float32), 0.0, 1.0)  # noqa: E731
+        cost = {s: expected_cost(bundle, rows["train"], rows[s]) for s in ("dev", target)}
+        unit = float(np.asarray(bundle.cost[rows["train"]], dtype=np.float64).mean())
 
-    choices: dict[str, np.ndarray] = {}
-    dev_scores: dict[str, float] = {}
+        def decide(p_dev: np.ndarray, p_tg: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+            return route(p_dev, cost["dev"], lam, unit), route(p_tg, cost[target], lam, unit)
+    else:
+        cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
+        label = lambda r, lam: soft_labels(bundle.quality[r], bundle.cost[r], lam, cmin, cmax)  # noqa: E731
+
+    choices: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # point → (dev choice, target choice)
     chosen_k = None
     if router == "knn":
         knn = KNNRouter().fit_index(xtr)
         nb_dev, nb_tg = knn.neighbours(xdev), knn.neighbours(xtg)
-        labels = {lam: label(rows["train"], lam) for lam in lambdas}
-        mean_dev = {k: np.mean([_dev_rank_score(bundle, KNNRouter.predict_from(nb_dev, labels[lam], k).argmax(1))
-                                for lam in lambdas]) for k in knn.candidates if k <= len(xtr)}
+        if objective == "utility":
+            y = quality(rows["train"])
+
+            def sweep(k: int) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+                p_dev, p_tg = KNNRouter.predict_from(nb_dev, y, k), KNNRouter.predict_from(nb_tg, y, k)
+                return {lam: decide(p_dev, p_tg, lam) for lam in lambdas}
+        else:
+            labels = {lam: label(rows["train"], lam) for lam in lambdas}
+
+            def sweep(k: int) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+                return {lam: (KNNRouter.predict_from(nb_dev, labels[lam], k).argmax(1),
+                              KNNRouter.predict_from(nb_tg, labels[lam], k).argmax(1)) for lam in lambdas}
+        by_k = {k: sweep(k) for k in [k for k in knn.candidates if k <= len(xtr)] or [len(xtr)]}
+        mean_dev = {k: np.mean([_dev_rank_score(bundle, d) for d, _ in per_lam.values()])
+                    for k, per_lam in by_k.items()}
         chosen_k = max(mean_dev, key=lambda k: (mean_dev[k], -k))
+        choices = {point_label(lam): by_k[chosen_k][lam] for lam in lambdas}
+    elif objective == "utility":  # one training; every λ is a decision rule over its estimates
+        model = NeuralRouter.starter(router, seed=seed).fit(xtr, quality(rows["train"]), xdev, quality(rows["dev"]))
+        p_dev, p_tg = model.predict(xdev), model.predict(xtg)
+        choices = {point_label(lam): decide(p_dev, p_tg, lam) for lam in lambdas}
+    else:  # one training per λ
         for lam in lambdas:
-            dev_scores[point_label(lam)] = _dev_rank_score(
-                bundle, KNNRouter.predict_from(nb_dev, labels[lam], chosen_k).argmax(1))
-            choices[point_label(lam)] = KNNRouter.predict_from(nb_tg, labels[lam], chosen_k).argmax(1)
-    else:
-        hidden = 0 if router == "linear" else 256
-        for lam in lambdas:
-            model = SoftmaxRouter(hidden=hidden, seed=seed).fit(xtr, label(rows["train"], lam), xdev,
-                                                                label(rows["dev"], lam))
-            dev_scores[point_label(lam)] = _dev_rank_score(bundle, model.predict(xdev).argmax(1))
-            choices[point_label(lam)] = model.predict(xtg).argmax(1)
+            model = NeuralRouter.starter(router, "soft-labels", seed).fit(xtr, label(rows["train"], lam), xdev,
+                                                                          label(rows["dev"], lam))
+            choices[point_label(lam)] = (model.predict(xdev).argmax(1), model.predict(xtg).argmax(1))
+    dev_scores = {p: _dev_rank_score(bundle, d) for p, (d, _) in choices.items()}
     ids = bundle.samples["sample_id"].to_numpy()[rows[target]]
     names = np.asarray(bundle.model_ids, dtype=object)
     frame = pd.concat([pd.DataFrame({"sample_id": ids, "model_id": names[c], "point": p})
-                       for p, c in choices.items()], ignore_index=True)
-    return SweepResult(router, frame, dev_scores, time.perf_counter() - t0, chosen_k)
+                       for p, (_, c) in choices.items()], ignore_index=True)
+    return SweepResult(router, frame, dev_scores, time.perf_counter() - t0, chosen_k, objective)
