@@ -20,8 +20,10 @@ import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
-from leaderboard.tabs import (LIVE, STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
-                              build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_submit_tab, track_badge)
+from leaderboard.board import LIVE, PAGE_SIZE
+from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
+                              build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_submit_tab, matching_ids,
+                              track_badge)
 from submissions.config import Settings
 from submissions.routers import background
 from submissions.service import ServiceError, SubmissionService
@@ -73,11 +75,19 @@ def page_js(service: SubmissionService) -> str:
     return _TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/")
 
 
-def _api(service: SubmissionService) -> None:
+def _api(ctx: Ctx) -> None:
     """JSON endpoints for ``gradio_client`` (the CLI's ``submit`` and scripts)."""
+    service = ctx.service
 
-    def leaderboard_rows(track: str) -> list[dict]:
-        return service.leaderboard_rows(track or None)
+    def leaderboard_rows(track: str, limit: int = PAGE_SIZE, offset: int = 0, query: str = "") -> list[dict]:
+        """A page of the board (best rank first; ``query`` searches router, team and type like the table).
+        ``limit=0`` answers every row; the full set is also the CSV download and the results dataset."""
+        rows = service.leaderboard_rows(track or None)
+        if (query or "").strip():
+            keep = matching_ids(ctx.view(track or service.default_track), query)
+            rows = [r for r in rows if r["submission_id"] in keep]
+        start = max(int(offset or 0), 0)
+        return rows[start:start + int(limit)] if limit else rows[start:]
 
     def my_submissions(track: str, request: gr.Request, profile: gr.OAuthProfile | None) -> list[dict]:
         user = auth.current_user(request, profile)
@@ -170,7 +180,10 @@ def build_app(service: SubmissionService) -> gr.Blocks:
                 ctx.on_show.clear()
         for fn, inputs, outputs in ctx.on_load:
             app.load(fn, inputs, outputs, api_name=False, show_progress="hidden")
-        _api(service)
+        _api(ctx)
+    # Read-only events (most of them) must not queue behind each other or behind a submission: no
+    # concurrency limit by default; validate and submit set their own (the validation pool's size).
+    app.queue(default_concurrency_limit=None)
     return app
 
 

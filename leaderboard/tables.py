@@ -50,6 +50,18 @@ def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
     return out
 
 
+def sort_frame(df: pd.DataFrame, columns: list[Column], sort_by: str | None, descending: bool = False) -> pd.DataFrame:
+    """Sort all rows by the column labelled ``sort_by`` (Rank, Router, Team or a number column);
+    ties keep their rank order and blanks go last either way."""
+    if df.empty or not sort_by or sort_by == "Rank":
+        return df.iloc[::-1] if descending and not df.empty else df
+    key = {"Router": "router", "Team": "team"}.get(sort_by) or next(
+        (c.key for c in columns if c.label == sort_by and c.key in df), None)
+    if key is None:
+        return df
+    return df.sort_values(key, ascending=not descending, kind="stable", na_position="last", ignore_index=True)
+
+
 def apply_filters(df: pd.DataFrame, query: str = "", types: list[str] | None = None, show_reference: bool = True,
                   max_cost_per_1k: float | None = None) -> pd.DataFrame:
     """Search (several terms separated by ';' match any; each term matches router, team or type),

@@ -20,16 +20,15 @@ import numpy as np
 import pandas as pd
 
 from leaderboard import auth, units
+from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
-from leaderboard.figures import best_under_budget, detail_figure, pareto_figure
-from leaderboard.tables import apply_filters, csv_export, display_frame, raw_frame, table_props
+from leaderboard.figures import TOP_ENTRIES, best_under_budget, detail_figure, pareto_figure
+from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
 from leaderboard.text import inert
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
 ALL = "All samples"
-#: the board selector's value for the live board (a release is ``release:<id>``)
-LIVE = "live"
 #: min_width of controls that share a row: on a phone they stack instead of squeezing each other
 STACK_BELOW = 280
 
@@ -45,22 +44,19 @@ class Ctx:
     submitted: Any = None
     #: the board selector (live board or a release), shared by the Leaderboard and Pareto tabs
     board_dd: Any = None
-    #: seconds a leaderboard read is reused: one page load asks for it from five handlers at once
-    rows_ttl: float = 2.0
-    _rows: dict = field(default_factory=dict)
+    #: the boards as visitors see them, derived once per change (see leaderboard.board)
+    boards: Boards = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.boards is None:
+            self.boards = Boards(self.service, self.families)
+
+    def view(self, track: str, board: str | None = LIVE) -> BoardView:
+        return self.boards.view(track, board)
 
     def rows(self, track: str, board: str | None = LIVE) -> list[dict[str, Any]]:
-        """The rows of the live board (read once per ``rows_ttl`` however many handlers ask) or of a
-        release (which never changes once cut)."""
-        release = release_id(board)
-        key = (track, release)
-        now = time.monotonic()
-        hit = self._rows.get(key)
-        if hit is None or (release is None and now - hit[0] > self.rows_ttl):
-            rows = self.service.leaderboard_rows(track) if release is None else self.service.release_rows(release)
-            hit = (now, rows)
-            self._rows[key] = hit
-        return hit[1]
+        """The rows of the live board or of a release (shared: do not modify)."""
+        return self.view(track, board).rows
 
     def families(self, track: str) -> list[str]:
         return sorted(self.service.bundle(track).samples["family"].unique())
@@ -70,13 +66,6 @@ class Ctx:
 
     def columns(self, track: str, board: str | None = LIVE) -> list[Column]:
         return columns_for(self.families(track), release=release_id(board) is not None)
-
-
-def release_id(board: str | None) -> int | None:
-    """The release a board value names (``release:3`` → 3); None for the live board."""
-    if board and board.startswith("release:"):
-        return int(board.split(":", 1)[1])
-    return None
 
 
 def board_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
@@ -108,13 +97,23 @@ def track_badge(ctx: Ctx, track: str) -> str:
 
 # ------------------------------------------------------------------------------ leaderboard
 def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
-                     max_cost: float | None, shown: list[str]):
+                     max_cost: float | None, shown: list[str], sort_by: str | None = None, descending: bool = False,
+                     page: float | None = 1):
+    """One page of the board: search, filters and sorting applied over all rows, then sliced."""
     cols = ctx.columns(track, board)
-    df = raw_frame(ctx.rows(track, board), ctx.families(track))
-    filtered = apply_filters(df, query, types, show_reference, max_cost)
-    frame, chosen = display_frame(filtered, cols, shown)
-    return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)),
-            csv_export(filtered, cols, shown))
+    view = ctx.view(track, board)
+    filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost), cols, sort_by, descending)
+    pages = max(1, -(-len(filtered) // PAGE_SIZE))
+    k = min(max(int(page or 1), 1), pages)
+    frame, chosen = display_frame(filtered.iloc[(k - 1) * PAGE_SIZE:k * PAGE_SIZE], cols, shown)
+    key = (board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending)
+    if key not in view.memo:  # the whole filtered set, once per board version and filter set
+        view.memo[key] = csv_export(filtered, cols, shown)
+    first = (k - 1) * PAGE_SIZE + 1 if len(filtered) else 0
+    count = (f"Showing **{first:,}–{min(k * PAGE_SIZE, len(filtered)):,}** of **{len(filtered):,}** matching entries "
+             f"({len(view.frame):,} in all) · page {k} of {pages}")
+    return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), view.memo[key], count,
+            gr.Number(value=k, maximum=pages))
 
 
 def cost_bounds(ctx: Ctx, track: str) -> tuple[float, float, float]:
@@ -157,16 +156,35 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
                              min_width=STACK_BELOW)
         shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3,
                                   min_width=STACK_BELOW, elem_id="lb-columns")
-    frame, chosen = display_frame(apply_filters(raw_frame(ctx.rows(track), ctx.families(track))),
-                                  cols, default_labels(cols))
+    with gr.Row():
+        sort_by = gr.Dropdown(["Rank"] + [c.label for c in cols if c.kind == "number" and c.key != "rank"]
+                              + ["Router", "Team"], value="Rank", label="Sort all rows by", scale=2,
+                              min_width=STACK_BELOW, elem_id="lb-sort")
+        descending = gr.Checkbox(value=False, label="Descending", scale=1, min_width=120)
+        page = gr.Number(value=1, precision=0, minimum=1, label=f"Page ({PAGE_SIZE} rows each)", scale=1,
+                         min_width=120, elem_id="lb-page")
+        prev_btn = gr.Button("◀ Previous", scale=1, min_width=100, elem_id="lb-prev")
+        next_btn = gr.Button("Next ▶", scale=1, min_width=100, elem_id="lb-next")
+    count = gr.Markdown(elem_id="lb-count")
+    first_page = ctx.view(track).frame.iloc[:PAGE_SIZE]
+    frame, chosen = display_frame(apply_filters(first_page), cols, default_labels(cols))
     table = gr.Dataframe(value=frame, **table_props(chosen), pinned_columns=PINNED, interactive=False, wrap=True,
                          elem_id="leaderboard-table", max_height=700, label=board_caption(LIVE))
-    download = gr.DownloadButton("Download CSV", elem_id="lb-download")
-    inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown]
+    download = gr.DownloadButton("Download CSV (every matching row)", elem_id="lb-download")
+    inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown, sort_by, descending, page]
+    outputs = [table, download, count, page]
     handler = lambda *a: leaderboard_view(ctx, *a)  # noqa: E731
-    for comp in (search, types, show_ref, max_cost, shown, track_dd, ctx.board_dd):
-        comp.change(handler, inputs, [table, download], show_progress="hidden", api_name=False)
-    gr.Timer(30).tick(handler, inputs, [table, download], show_progress="hidden", api_name=False)
+
+    def first(*a):  # a new search, filter or sort starts at page 1
+        return leaderboard_view(ctx, *a[:-1], 1)
+
+    for comp in (search, types, show_ref, max_cost, shown, track_dd, ctx.board_dd, sort_by, descending):
+        comp.change(first, inputs, outputs, show_progress="hidden", api_name=False)
+    page.submit(handler, inputs, outputs, show_progress="hidden", api_name=False)
+    for btn, step in ((prev_btn, -1), (next_btn, 1)):
+        btn.click(lambda *a, step=step: leaderboard_view(ctx, *a[:-1], int(a[-1] or 1) + step), inputs, outputs,
+                  show_progress="hidden", api_name=False)
+    gr.Timer(30).tick(handler, inputs, outputs, show_progress="hidden", api_name=False)
 
     def slider_range(track):
         _, hi, _ = cost_bounds(ctx, track)
@@ -174,8 +192,8 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
     track_dd.change(slider_range, track_dd, max_cost, api_name=False)
     ctx.on_load.append((slider_range, [track_dd], [max_cost]))
-    ctx.on_load.append((handler, inputs, [table, download]))
-    ctx.on_show.append((handler, inputs, [table, download]))
+    ctx.on_load.append((handler, inputs, outputs))
+    ctx.on_show.append((handler, inputs, outputs))
 
 
 # ------------------------------------------------------------------------------ pareto
@@ -188,9 +206,8 @@ def default_budget(lo: float, hi: float, step: float) -> float:
     return round(round(math.sqrt(max(lo, step) * hi) / step) * step, 12)
 
 
-def budget_text(rows: list[dict], budget: float, slice_points) -> str:
+def budget_text(best: tuple[str, dict] | None, budget: float) -> str:
     """The sentence under the budget slider: the budget and the most accurate entry within it."""
-    best = best_under_budget(rows, units.per_query(budget), slice_points)
     if best is None:
         return f"Budget **{units.money(budget)} per 1k queries**: no entry is that cheap."
     name, p = best
@@ -199,9 +216,16 @@ def budget_text(rows: list[dict], budget: float, slice_points) -> str:
             f"{100 * p['accuracy']:.1f}% at {units.cost_text(p['cost'])})")
 
 
-def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None):
-    """``budget`` in :data:`units.UNIT`, as the slider gives it."""
-    rows = ctx.rows(track, board)
+def matching_ids(view: BoardView, query: str) -> set[int]:
+    """Submission ids of the entries a search (the table's syntax: ``a; b``) matches."""
+    if not (query or "").strip():
+        return set()
+    return set(apply_filters(view.frame, query)["submission_id"].astype(int).tolist())
+
+
+def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None, query: str = ""):
+    """``budget`` in :data:`units.UNIT`, as the slider gives it; ``query`` highlights matching entries."""
+    view = ctx.view(track, board)
     slice_points = None
     if release_id(board) is not None and slice_name and slice_name != ALL:
         return pareto_figure([], title=slice_name), ("A release ranks whole entries on the private part; its "
@@ -210,8 +234,17 @@ def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
         level, name = slice_name.split(": ", 1)
         slice_points = ctx.service.slice_points(track, level, name)
     per_query = units.per_query(budget) if budget else None
-    fig = pareto_figure(rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL)
-    return fig, budget_text(rows, budget, slice_points) if budget else "Set a budget."
+    highlight = matching_ids(view, query)
+    fig = pareto_figure(view.rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL,
+                        highlight=highlight)
+    if not budget:
+        return fig, "Set a budget."
+    best = (view.best_under(per_query) if slice_points is None
+            else best_under_budget(view.rows, per_query, slice_points))
+    text = budget_text(best, budget)
+    if (query or "").strip():
+        text += f"\n\nHighlighted: {len(highlight):,} matching entr{'y' if len(highlight) == 1 else 'ies'}."
+    return fig, text
 
 
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
@@ -223,12 +256,17 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         budget = gr.Slider(lo, hi, value=default_budget(lo, hi, step), step=step, scale=2, elem_id="budget-slider",
                            min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
                            info="drag, or type an amount in the box (e.g. 0.10)")
+    find = gr.Textbox(label="Highlight routers", placeholder="router, team or type — several terms: a; b",
+                      elem_id="pareto-search", info=f"the top {TOP_ENTRIES} entries are drawn one by one, every other "
+                                                    "as a grey point; a search draws its matches in colour")
     best = gr.Markdown(elem_id="budget-best")
     plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
-    inputs = [track_dd, ctx.board_dd, slice_dd, budget]
+    inputs = [track_dd, ctx.board_dd, slice_dd, budget, find]
     handler = lambda *a: pareto_view(ctx, *a)  # noqa: E731
     for comp in (slice_dd, budget, track_dd, ctx.board_dd):
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
+    find.submit(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
+    find.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False, trigger_mode="always_last")
 
     def refresh_controls(track):
         lo, hi, step = cost_bounds(ctx, track)
@@ -242,8 +280,14 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
 
 # ------------------------------------------------------------------------------ detail
-def entry_choices(ctx: Ctx, track: str) -> list[tuple[str, int]]:
-    return [(f"{r['router']} (#{r['submission_id']})", r["submission_id"]) for r in ctx.rows(track)]
+#: entries offered in Router detail's dropdowns at once (the best first; a search narrows them)
+MAX_CHOICES = 200
+
+
+def entry_choices(ctx: Ctx, track: str, query: str = "") -> list[tuple[str, int]]:
+    """Up to ``MAX_CHOICES`` entries, best rank first, matching a search (the table's syntax)."""
+    frame = apply_filters(ctx.view(track).frame, query).iloc[:MAX_CHOICES]
+    return [(f"{r} (#{sid})", int(sid)) for r, sid in zip(frame["router"], frame["submission_id"])]
 
 
 def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, level: str, request: gr.Request = None,
@@ -286,6 +330,8 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
 
 def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     choices = entry_choices(ctx, track_dd.value)
+    find = gr.Textbox(label="Find entries", placeholder="router, team or type — several terms: a; b",
+                      elem_id="detail-search", info=f"the dropdowns offer the {MAX_CHOICES} best matching entries")
     with gr.Row():
         first = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Entry", scale=2,
                             min_width=STACK_BELOW, elem_id="detail-first")
@@ -300,12 +346,15 @@ def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     for comp in (first, second, level):
         comp.change(run, [track_dd, first, second, level], [plot, text], show_progress="hidden", api_name=False)
 
-    def refresh_choices(track):
-        ch = entry_choices(ctx, track)
+    def refresh_choices(track, query=""):
+        ch = entry_choices(ctx, track, query)
         return gr.Dropdown(choices=ch, value=ch[0][1] if ch else None), gr.Dropdown(choices=ch, value=None)
 
-    track_dd.change(refresh_choices, track_dd, [first, second], api_name=False)
-    ctx.on_load.append((refresh_choices, [track_dd], [first, second]))
+    track_dd.change(refresh_choices, [track_dd, find], [first, second], api_name=False)
+    find.submit(refresh_choices, [track_dd, find], [first, second], api_name=False)
+    find.change(refresh_choices, [track_dd, find], [first, second], api_name=False, trigger_mode="always_last",
+                show_progress="hidden")
+    ctx.on_load.append((refresh_choices, [track_dd, find], [first, second]))
 
 
 # ------------------------------------------------------------------------------ submit

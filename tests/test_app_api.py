@@ -37,6 +37,18 @@ def test_leaderboard_rows_of_the_default_track(local_app, sim_bundle):
     assert rows == sorted(rows, key=lambda r: -r["rank_score"])
 
 
+def test_leaderboard_rows_pages_and_searches(local_app):
+    _, client = local_app
+    everything = client.predict(TRACK, 0, 0, "", api_name="/leaderboard_rows")
+    assert len(everything) > 20
+    page = client.predict(TRACK, 5, 5, "", api_name="/leaderboard_rows")
+    assert [r["submission_id"] for r in page] == [r["submission_id"] for r in everything[5:10]]
+    found = client.predict(TRACK, 100, 0, "gpt; oracle", api_name="/leaderboard_rows")
+    assert {r["router"] for r in found} == {r["router"] for r in everything
+                                           if "gpt" in r["router"].lower() or "oracle" in r["router"].lower()}
+    assert len(client.predict(TRACK, api_name="/leaderboard_rows")) == min(len(everything), 100)  # a default page
+
+
 def test_valid_upload_reaches_done_and_a_new_row(local_app, sim_bundle, tmp_path):
     _, client = local_app
     path = write_preds(sim_bundle, tmp_path / "qwen.csv")

@@ -135,7 +135,18 @@ def choose_columns(page, labels):
         chooser.get_by_label(label, exact=True).click()
 
 
-def test_01_table_and_search(browser_page):
+#: the visible rows of a Gradio Dataframe, as lists of cell texts
+GRID_ROWS_JS = """(sel) => { const rows = {};
+  document.querySelectorAll(sel + ' [role="gridcell"]').forEach(c => {
+    (rows[c.dataset.row] = rows[c.dataset.row] || [])[+c.dataset.col] = c.innerText.trim(); });
+  return Object.keys(rows).sort((a, b) => a - b).map(k => rows[k]); }"""
+
+
+def grid_rows(page, sel):
+    return page.evaluate(GRID_ROWS_JS, sel)
+
+
+def test_01_table_and_search(browser_page, sim_bundle):
     page, _, _ = browser_page
     text = table_text(page)
     assert "Oracle" in text and "Janus-Pro-1B" in text and "SIMULATED" in page.locator("#track-badge").inner_text()
@@ -154,8 +165,20 @@ def test_01_table_and_search(browser_page):
     wait_until(lambda: "Janus-Pro-1B" not in table_text(page), what="search to filter the table")
     text = table_text(page)
     assert "Gemini-Flash-2.5" in text and "CheapestGlobal" in text and "Oracle" not in text
+    count = lambda: page.locator("#lb-count").inner_text()  # noqa: E731
+    wait_until(lambda: "Showing 1–2 of 2 matching entries" in count(), what="the count of matching entries")
     box.fill("")
     wait_until(lambda: "Janus-Pro-1B" in table_text(page), what="the full table back")
+    total = len(sim_bundle.models) + 6  # single models, five baselines and the oracle curve
+    wait_until(lambda: f"of {total} matching entries" in count(), what="every entry counted")
+    # sorting applies to all rows, server side: cheapest first puts Janus or DeepSeek-Tiny on top
+    page.locator("#lb-sort input").first.click()
+    page.get_by_role("option", name=units.COST_LABEL, exact=True).click()
+    wait_until(lambda: grid_rows(page, "#leaderboard-table")[0][1] in ("Janus-Pro-1B", "DeepSeek-VL2-Tiny", "Oracle curve"),
+               what="the cheapest entry first")
+    page.locator("#lb-sort input").first.click()
+    page.get_by_role("option", name="Rank", exact=True).click()
+    wait_until(lambda: grid_rows(page, "#leaderboard-table")[0][0] == "1", what="rank order back")
 
 
 def plot_trace_names(page):
@@ -332,17 +355,6 @@ def test_07_phone_width(browser_page):
         shot(phone, "leaderboard-phone")  # scrolled sideways: Rank and Router still in view
     finally:
         phone.close()
-
-
-#: the visible rows of a Gradio Dataframe, as lists of cell texts
-GRID_ROWS_JS = """(sel) => { const rows = {};
-  document.querySelectorAll(sel + ' [role="gridcell"]').forEach(c => {
-    (rows[c.dataset.row] = rows[c.dataset.row] || [])[+c.dataset.col] = c.innerText.trim(); });
-  return Object.keys(rows).sort((a, b) => a - b).map(k => rows[k]); }"""
-
-
-def grid_rows(page, sel):
-    return page.evaluate(GRID_ROWS_JS, sel)
 
 
 def test_08_ladder_finals_and_a_release(browser_page, sim_bundle):

@@ -80,9 +80,15 @@ def test_budget_text_and_slider_bounds_in_dollars(sim_bundle):
     lo, hi, step = cost_bounds(ctx, "t")
     assert 0 < lo < 0.059 and 3.53 < hi < 5 and step == 0.001  # every model's cost is inside, in $ per 1k
     assert lo < default_budget(lo, hi, step) < hi
-    text = budget_text(ROWS, 0.3, None)
+    text = budget_text(best_under_budget(ROWS, units.per_query(0.3)), 0.3)
     assert text.startswith("Budget **$0.30 per 1k queries**") and "at $0.28 per 1k queries" in text
-    assert "no entry is that cheap" in budget_text(ROWS, 0.01, None)
+    assert "no entry is that cheap" in budget_text(best_under_budget(ROWS, units.per_query(0.01)), 0.01)
+    # the board view's vectorised answer is the same as the row-by-row one, for every budget
+    from leaderboard.board import BoardView
+
+    view = BoardView.build(0, ROWS, [])
+    for budget in (0.01, 0.06, 0.3, 1.0, 10.0):
+        assert view.best_under(units.per_query(budget)) == best_under_budget(ROWS, units.per_query(budget))
 
 
 def test_docs_sections_keep_dollars_out_of_math(sim_bundle):
