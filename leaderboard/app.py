@@ -129,8 +129,11 @@ def _api(ctx: Ctx) -> None:
         except ServiceError as exc:
             return {"error": str(exc)}
 
-    for fn in (leaderboard_rows, my_submissions, submission, withdraw, tracks, releases, release_rows, select_final,
-               cut_release):
+    # Reads answer straight away, outside Gradio's event queue (no join, no event stream per call): a
+    # public board is read far more often than it is written, by many clients at once.
+    for fn in (leaderboard_rows, tracks, releases, release_rows):
+        gr.api(fn, api_name=fn.__name__, queue=False)
+    for fn in (my_submissions, submission, withdraw, select_final, cut_release):
         gr.api(fn, api_name=fn.__name__)
 
 

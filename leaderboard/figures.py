@@ -53,20 +53,29 @@ OTHERS = "Other routers"
 _HIGHLIGHT = "#d81b60"
 
 
-def _layer(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
-    """Every point of ``rows`` as one light Scattergl layer, passed as numpy arrays (Plotly's
-    per-element validation of Python lists dominates otherwise); hover still names each point."""
+_LAYER_HOVER = (f"<b>%{{text}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}<br>"
+                "rank score %{customdata:.1f}<extra></extra>")
+
+
+def layer_arrays(rows: list[dict[str, Any]], slice_points=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every point of ``rows`` for the light layer: cost (in the unit) and accuracy as float32 (Plotly
+    sends typed arrays as compact binary), the names hover shows, rank scores ×100."""
     xs, ys, names, scores = [], [], [], []
     for row in rows:
         for p in _points(row, slice_points):
             xs.append(p["cost"]), ys.append(p["accuracy"])
             names.append(_label(f"{row['router']} · {p['point']}")), scores.append(100 * (p["rank_score"] or 0))
-    custom = np.empty((len(xs), 2), dtype=object)
-    if xs:
-        custom[:, 0], custom[:, 1] = names, scores
-    fig.add_trace(go.Scattergl(x=units.in_unit(np.asarray(xs, dtype=float)), y=np.asarray(ys, dtype=float),
-                               mode="markers", name=f"{OTHERS} ({len(rows):,})", customdata=custom,
-                               hovertemplate=_HOVER, marker=dict(size=4, color="rgba(90,90,90,0.28)")))
+    # names as a numpy string array: Plotly validates a Python list of 17,000 strings one by one
+    return (units.in_unit(np.asarray(xs, dtype=np.float32)), np.asarray(ys, dtype=np.float32),
+            np.asarray(names, dtype=str), np.asarray(scores, dtype=np.float32))
+
+
+def _layer(fig: go.Figure, layer: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], entries: int) -> None:
+    """The other entries' points as one light Scattergl layer; hover still names each point."""
+    x, y, names, scores = layer
+    fig.add_trace(go.Scattergl(x=x, y=y, text=names, customdata=scores, mode="markers",
+                               name=f"{OTHERS} ({entries:,})", hovertemplate=_LAYER_HOVER,
+                               marker=dict(size=4, color="rgba(90,90,90,0.28)")))
 
 
 def achievable_points(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -109,11 +118,20 @@ def _dollar_ticks(fig: go.Figure) -> dict[str, list]:
     return dict(tickvals=ticks, ticktext=[f"${t:g}" for t in ticks])
 
 
+def split_entries(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Researchers' entries: the top ``TOP_ENTRIES`` by rank score (drawn one by one) and the rest."""
+    routers = sorted((r for r in rows if _entry_kind(r) in ("user", "starter")), key=lambda r: -(r["rank_score"] or 0))
+    return routers[:TOP_ENTRIES], routers[TOP_ENTRIES:]
+
+
 def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                   slice_points: dict[int, list[dict]] | None = None, title: str = "",
-                  highlight: set[int] | None = None) -> go.Figure:
+                  highlight: set[int] | None = None, layer=None,
+                  achievable: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
     """Single models, reference entries, the top researchers' entries (``TOP_ENTRIES``, by rank score)
-    and any ``highlight``-ed ones (submission ids) as their own traces; the rest in one light layer."""
+    and any ``highlight``-ed ones (submission ids) as their own traces; the rest in one light layer
+    (``layer``: its :func:`layer_arrays`, and ``achievable``: every achievable point's cost and accuracy
+    for the frontier, when the caller keeps them between figures)."""
     fig = go.Figure()
     highlight = highlight or set()
     singles = [r for r in rows if _entry_kind(r) == "single"]
@@ -127,12 +145,10 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                              textposition="top center", textfont=dict(size=9, color="#666"),
                              marker=dict(color="#9e9e9e", size=9), customdata=list(zip(names, rs)),
                              hovertemplate=_HOVER))
-    routers = sorted((r for r in rows if _entry_kind(r) in ("user", "starter")), key=lambda r: -(r["rank_score"] or 0))
-    top = routers[:TOP_ENTRIES]
-    rest = [r for r in routers[TOP_ENTRIES:] if r["submission_id"] not in highlight]
+    top, rest = split_entries(rows)
     if rest:
-        _layer(fig, rest, slice_points)
-    top += [r for r in routers[TOP_ENTRIES:] if r["submission_id"] in highlight]
+        _layer(fig, layer if layer is not None else layer_arrays(rest, slice_points), len(rest))
+    top = top + [r for r in rest if r["submission_id"] in highlight]  # drawn again, in colour, on top
     refs = [r for r in rows if _entry_kind(r) in ("baseline", "oracle")]
     for row in refs + top:
         kind = _entry_kind(row)
@@ -159,10 +175,14 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
         name = _label(row["router"]) + (" (highlighted)" if row["submission_id"] in highlight else "")
         fig.add_trace(go.Scatter(x=x, y=y, name=name, customdata=custom, hovertemplate=_HOVER, **style))
     # The frontier of everything achievable (oracles excluded).
-    allp = [(p["cost"], p["accuracy"]) for r in rows if _entry_kind(r) != "oracle" for p in _points(r, slice_points)
-            if p["cost"] > 0]
-    if allp:
-        c, a = np.array(allp).T
+    if achievable is None:
+        allp = [(p["cost"], p["accuracy"]) for r in rows if _entry_kind(r) != "oracle"
+                for p in _points(r, slice_points)]
+        achievable = tuple(np.array(allp, dtype=float).reshape(-1, 2).T)
+    c, a = achievable
+    keep = c > 0
+    if keep.any():
+        c, a = c[keep], a[keep]
         front = pareto_frontier(c, a)
         fig.add_trace(go.Scatter(x=units.in_unit(c[front]), y=a[front], mode="lines", name=FRONTIER, hoverinfo="skip",
                                  line=dict(color="rgba(220,50,50,0.55)", width=6)))

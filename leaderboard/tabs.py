@@ -22,7 +22,8 @@ import pandas as pd
 from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
-from leaderboard.figures import TOP_ENTRIES, best_under_budget, detail_figure, pareto_figure
+from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, layer_arrays, pareto_figure,
+                                 split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
 from leaderboard.text import inert
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
@@ -235,8 +236,12 @@ def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
         slice_points = ctx.service.slice_points(track, level, name)
     per_query = units.per_query(budget) if budget else None
     highlight = matching_ids(view, query)
+    key = ("pareto-layer", slice_name or ALL)
+    if key not in view.memo:  # the thousands of other entries' points: once per board version and slice
+        view.memo[key] = layer_arrays(split_entries(view.rows)[1], slice_points)
     fig = pareto_figure(view.rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL,
-                        highlight=highlight)
+                        highlight=highlight, layer=view.memo[key],
+                        achievable=(view.costs, view.accs) if slice_points is None else None)
     if not budget:
         return fig, "Set a budget."
     best = (view.best_under(per_query) if slice_points is None
@@ -275,8 +280,7 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 
     track_dd.change(refresh_controls, track_dd, [slice_dd, budget], api_name=False)
     ctx.on_load.append((refresh_controls, [track_dd], [slice_dd, budget]))
-    ctx.on_load.append((handler, inputs, [plot, best]))
-    ctx.on_show.append((handler, inputs, [plot, best]))
+    ctx.on_show.append((handler, inputs, [plot, best]))  # drawn when the tab is opened, not with every page load
 
 
 # ------------------------------------------------------------------------------ detail
@@ -575,8 +579,7 @@ def build_mine_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     for btn, fn in ((final_btn, do_final), (unfinal_btn, do_unfinal)):
         btn.click(fn, sid, message, api_name=False).then(view, track_dd, outs, api_name=False)
     release_btn.click(do_release, [track_dd, note], [message, ctx.board_dd], api_name=False)
-    ctx.on_load.append((view, [track_dd], outs))
-    ctx.on_show.append((view, [track_dd], outs))
+    ctx.on_show.append((view, [track_dd], outs))  # read when the tab is opened, not with every page load
 
 
 # ------------------------------------------------------------------------------ docs

@@ -295,14 +295,27 @@ def main() -> None:
 
     name, honest = honest_curve(args.quick)
     decisions = evaluator.decisions_from_frame(bundle, honest, "test")
-    print(f"\n[3] the threshold's two sides ({sizes[-1]} probes; honest curve: {name}, {len(decisions.points)} points):")
-    print(f"{'threshold (SE)':>14} {'attacker gain':>14} {'honest points released':>23}")
+    # how much more accurate than an earlier honest entry a new one must be (at no lower cost) to show:
+    # threshold × the paired standard error between the honest curve's best point and StrongestPerDataset
+    from evaluator.baselines import STRONGEST_PER_DATASET, reference_entries
+
+    public = restrict(bundle, decisions, PUBLIC_SPLIT)
+    q, _ = per_sample(bundle, public)
+    best = int(np.argmax(q.mean(axis=0)))
+    rule = next(e for e in reference_entries(bundle, PUBLIC_SPLIT) if e.name == STRONGEST_PER_DATASET)
+    q_rule, _ = per_sample(bundle, evaluator.Decisions(PUBLIC_SPLIT, ["rule"], rule.choice[None, :]))
+    d = q[:, best] - q_rule[:, 0]
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    print(f"\n[3] the threshold's two sides ({sizes[-1]} probes; honest curve: {name}, {len(decisions.points)} points; "
+          f"honest gain needed: threshold × {100 * se:.2f} points, the paired standard error of its best point "
+          "against StrongestPerDataset):")
+    print(f"{'threshold (SE)':>14} {'attacker gain':>14} {'honest points released':>23} {'honest gain needed':>19}")
     for t in (1.0, 2.0, 2.5, 3.0):
         gain = np.mean([offline_gain(bundle, sizes[-1], seed, t) for seed in seeds])
         board_t = score_for_board(bundle, decisions, settings=LadderSettings(threshold_se=t))
         released = sum(v.released for v in board_t.verdicts)
         mark = "  <- default" if t == k else ""
-        print(f"{t:14g} {gain:+14.2f} {released:>17d} of {len(decisions.points)}{mark}")
+        print(f"{t:14g} {gain:+14.2f} {released:>17d} of {len(decisions.points)} {100 * t * se:>16.2f} pts{mark}")
 
     print(f"\n[4] an honest entry ({name}), shown on the public part vs its private score:")
     sid = board.submit("honest", "honest", honest)
