@@ -21,6 +21,7 @@ os.environ.setdefault("ROUTERBOARD_DATA_DIR", os.path.join(tempfile.gettempdir()
 
 from sqlalchemy import insert, select, update  # noqa: E402
 
+from leaderboard.board import PAGE_SIZE  # noqa: E402
 from leaderboard.figures import pareto_figure  # noqa: E402
 from leaderboard.tables import apply_filters, display_frame, raw_frame  # noqa: E402
 from leaderboard.columns import columns_for, default_labels  # noqa: E402
@@ -213,7 +214,7 @@ CALLS = 3
 LOAD_PROCESSES = 5
 
 
-def _client_thread(url: str, track: str):
+def _client_thread(url: str, track: str, limit: int):
     """One API client: connect (read the app's config, as gradio_client does), then call
     /leaderboard_rows a few times. (None, []) when it could not even connect."""
     from gradio_client import Client
@@ -226,7 +227,7 @@ def _client_thread(url: str, track: str):
     for _ in range(CALLS):
         t = time.perf_counter()
         try:
-            c.predict(track, api_name="/leaderboard_rows")
+            c.predict(track, limit, 0, "", api_name="/leaderboard_rows")
             lat.append(time.perf_counter() - t)
         except Exception:  # noqa: BLE001
             lat.append(float("nan"))
@@ -236,21 +237,21 @@ def _client_thread(url: str, track: str):
 def _client_process(args):
     from concurrent.futures import ThreadPoolExecutor
 
-    url, track, n = args
+    url, track, n, limit = args
     with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(lambda _: _client_thread(url, track), range(n)))
+        return list(pool.map(lambda _: _client_thread(url, track, limit), range(n)))
 
 
-def _clients(url: str, track: str, clients: int):
+def _clients(url: str, track: str, clients: int, limit: int = PAGE_SIZE):
     """``clients`` concurrent gradio_client users, spread over a few load processes so the load
     generator's own GIL does not become the bottleneck it measures."""
     import multiprocessing
 
     per = [clients // LOAD_PROCESSES + (k < clients % LOAD_PROCESSES) for k in range(LOAD_PROCESSES)]
     with multiprocessing.get_context("spawn").Pool(LOAD_PROCESSES) as pool:
-        pool.map(_client_process, [(url, track, 1)] * LOAD_PROCESSES)  # imports done before the clock starts
+        pool.map(_client_process, [(url, track, 1, limit)] * LOAD_PROCESSES)  # imports done before the clock starts
         t0 = time.perf_counter()
-        res = [r for chunk in pool.map(_client_process, [(url, track, n) for n in per if n]) for r in chunk]
+        res = [r for chunk in pool.map(_client_process, [(url, track, n, limit) for n in per if n]) for r in chunk]
         return res, time.perf_counter() - t0
 
 
