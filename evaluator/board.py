@@ -35,17 +35,14 @@ class Released:
 @dataclass(frozen=True)
 class BoardResult:
     """``public``: the shown report (released points only); ``private``: the exact private-part
-    report, stored and shown to nobody before a release; ``public_best_point``: the point whose
-    exact public rank score is highest (the point a release scores on the private part, chosen on
-    the public part as a participant would)."""
+    report, stored and shown to nobody before a release."""
 
     public: dict[str, Any]
     private: dict[str, Any]
     verdicts: list[Verdict]
-    public_best_point: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": self.public, "private": self.private, "public_best_point": self.public_best_point,
+        return {"report": self.public, "private": self.private,
                 "released": [v.point for v in self.verdicts if v.released]}
 
 
@@ -62,12 +59,11 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
     ref = restrict(bundle, Decisions("test", released.labels, released.choices), PUBLIC_SPLIT)
     ref_q, ref_c = per_sample(bundle, ref) if released.labels else (np.zeros((q.shape[0], 0)),) * 2
     labels = [f"{name} · {p}" if name else p for p in public.points]
-    verdicts = [Verdict(public.points[i], v.released, v.covered_by) for i, v in
+    verdicts = [Verdict(public.points[i], v.released) for i, v in
                 enumerate(climb(q, c, labels, ref_q, ref_c, released.labels, settings))]
     # Releases show the private rank score and its interval; the test against the best single model is not shown.
     private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), paired_tests=False).to_dict()
-    best = max(exact["points"], key=lambda p: (p["rank_score"] or 0.0))["point"]
-    return BoardResult(shown_report(exact, verdicts, settings), private, verdicts, best)
+    return BoardResult(shown_report(exact, verdicts, settings), private, verdicts)
 
 
 def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:

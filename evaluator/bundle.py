@@ -127,7 +127,7 @@ class Bundle:
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     #: per sample, ``"public"`` or ``"private"`` for test rows and ``""`` elsewhere — hidden data,
     #: known only when the hidden part is loaded (None otherwise). A bundle built with its hidden
-    #: part but no partition gets the documented seeded one (:func:`evaluator.parts.assign_parts`).
+    #: part but no partition gets a random one from a secret seed (:func:`evaluator.parts.assign_parts`).
     parts: np.ndarray | None = None
 
     def __post_init__(self) -> None:

@@ -14,8 +14,12 @@ attack — so this is a *Pareto* Ladder, the paper's parameter-free form applied
   each cheaper point significantly cheaper than the ones before, and keeps its shape);
 * a point is **released** when, against *every* point the participant has released before, it is
   either significantly more accurate or significantly cheaper: a one-sided paired test on the
-  per-sample differences, ``mean(d) > k · sd(d) / √n`` with ``k`` = ``threshold_se``;
-* otherwise it is **held**: nothing about its score is shown (only which released point covers it);
+  per-sample differences, ``mean(d) > k · sd(d) / √n`` with ``k`` = ``threshold_se`` — and, for
+  cheaper, at least ``min_cost_step`` cheaper in relative terms (costs differ by a near-constant
+  amount on every sample, so a handful of samples would pass the test alone; without the step, a
+  chain of slightly cheaper points would buy hundreds of releases);
+* otherwise it is **held**: nothing about it is shown but that it was held — not even which released
+  point it failed against (that would answer a question about hidden values at every held point);
 * released values are shown at limited precision: accuracy to ``accuracy_step``, cost to
   ``cost_digits`` significant digits; everything else shown for the point (rank score, intervals,
   the test against the best single model, curve metrics) is computed from those shown values, and
@@ -59,10 +63,13 @@ class LadderSettings:
     cost_digits: int = 3
     #: a per-family or per-dataset accuracy moves in steps of at least this many of its samples
     group_min_samples: int = 8
+    #: a point released for being cheaper costs at most (1 − this) of each point it beats that way
+    min_cost_step: float = 0.10
 
     def to_dict(self) -> dict[str, Any]:
         return {"threshold_se": self.threshold_se, "accuracy_step": self.accuracy_step,
-                "cost_digits": self.cost_digits, "group_min_samples": self.group_min_samples}
+                "cost_digits": self.cost_digits, "group_min_samples": self.group_min_samples,
+                "min_cost_step": self.min_cost_step}
 
 
 DEFAULT_SETTINGS = LadderSettings()
@@ -70,11 +77,10 @@ DEFAULT_SETTINGS = LadderSettings()
 
 @dataclass(frozen=True)
 class Verdict:
-    """The Ladder's answer for one point: released, or held with the released point covering it."""
+    """The Ladder's answer for one point: released or held (and nothing more)."""
 
     point: str
     released: bool
-    covered_by: str | None = None
 
 
 def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float) -> np.ndarray:
@@ -99,7 +105,8 @@ def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_qua
           settings: LadderSettings = DEFAULT_SETTINGS) -> list[Verdict]:
     """Run the points of one file (per-sample ``quality``/``cost``, (n, P)) through a participant's
     Ladder whose released points are ``released_*`` ((n, R)). Verdicts come in ``labels`` order;
-    points are judged most expensive first, and each released point joins the Ladder at once."""
+    points are judged most expensive first, and each released point joins the Ladder at once.
+    (``labels`` and ``released_labels`` name points for the caller; no verdict depends on them.)"""
     n, P = quality.shape
     R = released_quality.shape[1]
     # per released point, accuracy and negated cost side by side: "more accurate or cheaper" is one test
@@ -110,9 +117,10 @@ def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_qua
     for t in np.argsort(-cost.mean(axis=0), kind="stable"):
         k = len(ref_labels)
         new = np.stack([quality[:, t], -cost[:, t]], axis=1).astype(np.float64)
-        covered = np.flatnonzero(~significant_gain(new, ref[:, :k], settings.threshold_se).any(axis=1))
-        if covered.size:
-            verdicts[int(t)] = Verdict(labels[t], False, ref_labels[int(covered[0])])
+        gains = significant_gain(new, ref[:, :k], settings.threshold_se)
+        gains[:, 1] &= -new[:, 1].mean() <= (1 - settings.min_cost_step) * -ref[:, :k, 1].mean(axis=0)
+        if not gains.any(axis=1).all():
+            verdicts[int(t)] = Verdict(labels[t], False)
             continue
         ref[:, k] = new
         ref_labels.append(labels[t])
@@ -235,7 +243,7 @@ def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
                  "frontier": [points[i]["point"] for i in front], "reaches_best_single": math.isfinite(q)}
     return {
         "track": exact["track"], "split": exact["split"], "n_samples": n, "points": points, "curve": curve,
-        "held": [{"point": v.point, "covered_by": v.covered_by} for v in verdicts if not v.released],
+        "held": [{"point": v.point} for v in verdicts if not v.released],
         "point_order": [v.point for v in verdicts],
         "best_single": best, "oracle": exact["oracle"],
         "settings": {**exact["settings"], "replicates": 0, "ladder": settings.to_dict()},

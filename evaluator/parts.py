@@ -11,6 +11,8 @@ and the scorer work on those names unchanged.
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import pandas as pd
 
@@ -20,8 +22,6 @@ PARTS: tuple[str, ...] = (PUBLIC, PRIVATE)
 TEST = "test"
 PUBLIC_SPLIT = f"{TEST}:{PUBLIC}"
 PRIVATE_SPLIT = f"{TEST}:{PRIVATE}"
-#: Seed of the default partition when a source gives none (importers); documented in the README.
-DEFAULT_PART_SEED = 20150217
 PUBLIC_FRACTION = 0.5
 
 
@@ -38,15 +38,20 @@ def parse_split(split: str) -> tuple[str, str | None]:
     return base, (part or None)
 
 
-def assign_parts(samples: pd.DataFrame, seed: int = DEFAULT_PART_SEED,
+def assign_parts(samples: pd.DataFrame, seed: int | None = None,
                  public_fraction: float = PUBLIC_FRACTION) -> np.ndarray:
-    """A seeded partition of the test rows, stratified by dataset: per dataset, a random
+    """A random partition of the test rows, stratified by dataset: per dataset, a random
     ``round(public_fraction · n)`` of its test rows are public and the rest private.
 
-    Returns one label per sample row (``""`` for rows outside the test split). Stratifying keeps
-    every dataset's share the same in both parts, so per-dataset results on the two parts compare.
-    Rows are visited in ``sample_id`` order, so the partition does not depend on row order.
+    ``seed=None`` (what importers use) draws the seed from the operating system's secure source:
+    a partition computed from a known seed and the public columns could be recomputed by anyone.
+    The partition is stored in the bundle's hidden part, so it need not be reproducible. A given
+    seed reproduces the partition (tests). Returns one label per sample row (``""`` outside the test
+    split). Stratifying keeps every dataset's share the same in both parts; rows are visited in
+    ``sample_id`` order, so the partition does not depend on row order.
     """
+    if seed is None:
+        seed = secrets.randbits(128)
     labels = np.full(len(samples), "", dtype=object)
     test = np.flatnonzero(samples["split"].to_numpy() == TEST)
     if test.size == 0:

@@ -675,10 +675,11 @@ Leaderboard for Machine Learning Competitions*, ICML 2015, arXiv:1502.04585). So
   every test sample.
 - The **live board** shows your scores on the public half only, through the **Ladder**: every
   operating point of your files is one submission to your own Ladder (one per user and track); a point
-  is shown only when it is significantly more accurate, or significantly cheaper, than *every* point
-  of yours shown before — a one-sided paired test at {L.threshold_se:g} standard errors — and otherwise
-  it is *held*: My submissions names the point of yours that covers it, and nothing of its score is
-  shown. A file's points are judged from the most expensive down, so an honest λ sweep keeps its shape.
+  is shown only when it is significantly more accurate, or significantly (and at least
+  {100 * L.min_cost_step:g}%) cheaper, than *every* point of yours shown before — a one-sided paired
+  test at {L.threshold_se:g} standard errors — and otherwise it is *held*: nothing of its score is
+  shown, not even which of your points it failed against. A file's points are judged from the most
+  expensive down, so an honest λ sweep keeps its shape.
 - Shown accuracy is rounded to {100 * L.accuracy_step:g} points and cost to {L.cost_digits} significant
   digits; rank score, intervals, the test against the best single model and the curve metrics of your
   entries are computed from those shown values, and per-family / per-dataset values are rounded so that
@@ -686,8 +687,8 @@ Leaderboard for Machine Learning Competitions*, ICML 2015, arXiv:1502.04585). So
   baselines, the oracle) are fixed routings and are shown exactly on the public half.
 - Every file is also scored on the **private** half, and nobody sees those scores until an admin cuts
   a **release**: each participant's final submissions (chosen in My submissions, at most 2; by default
-  the best shown one) ranked on the private half, next to their public rank and the shift between the
-  two. Releases are kept; pick one under *Board*.
+  the best shown one) ranked on the private half at their best shown point, at the same precision,
+  next to their public rank and the shift between the two. Releases are kept; pick one under *Board*.
 - Scoring the **dev** split locally (`routerboard score --split dev`) is exact: the Ladder guards the
   hidden test labels only.
 """

@@ -100,8 +100,6 @@ class Submission(Base):
     ladder_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     #: chosen by its owner as a final submission, scored in releases on the private part
     final_choice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    #: the point with the best exact public rank score: the one a release scores on the private part
-    public_best_point: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     owner: Mapped[User] = relationship()
     track: Mapped[Track] = relationship()
@@ -116,10 +114,8 @@ class ResultPoint(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     point: Mapped[str] = mapped_column(String(200))
     point_order: Mapped[int] = mapped_column(Integer)
-    #: False: held by the Ladder — no value of the point is stored, ``covered_by`` names the
-    #: participant's released point it did not significantly beat
+    #: False: held by the Ladder — no value of the point is stored (and nothing says why)
     released: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    covered_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
     accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -168,6 +164,8 @@ class PrivatePoint(Base):
     rank_score_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_score_hi: Mapped[float | None] = mapped_column(Float, nullable=True)
     per_family: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: samples in the private part
+    n: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Ladder(Base):

@@ -175,11 +175,14 @@ def ladder_label(submission_id: int, point: str) -> str:
     return f"#{submission_id} · {point}"
 
 
-def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str) -> LadderState:
+def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str,
+                 exclude: int | None = None) -> LadderState:
     """The participant's released points that no other released point of theirs dominates (by the
     shown cost and accuracy) — what a new point must significantly beat — and the Ladder's version.
 
-    Withdrawn and hidden submissions count: withdrawing a file does not reset the Ladder."""
+    Every released point counts, whatever became of its submission since: withdrawing or hiding a
+    file, or an admin's re-run (which keeps its points until the new run replaces them), does not
+    reset the Ladder. ``exclude``: the submission being judged (a re-run is not judged against itself)."""
     with factory() as session:
         version = session.execute(select(Ladder.version).where(Ladder.track_id == track_id,
                                                                Ladder.ladder_key == ladder_key)).scalar_one_or_none()
@@ -187,8 +190,8 @@ def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str)
             select(ResultPoint.submission_id, ResultPoint.point, ResultPoint.accuracy, ResultPoint.cost,
                    Submission.file_sha256, Submission.file_format, Submission.file_gzip)
             .join(Submission, Submission.id == ResultPoint.submission_id)
-            .where(Submission.track_id == track_id, Submission.ladder_key == ladder_key,
-                   Submission.status.in_([Status.DONE.value, Status.WITHDRAWN.value]), ResultPoint.released)
+            .where(Submission.track_id == track_id, Submission.ladder_key == ladder_key, ResultPoint.released,
+                   Submission.id != (exclude if exclude is not None else -1))
             .order_by(ResultPoint.submission_id, ResultPoint.point_order)).all()
     refs = []
     if rows:
@@ -234,13 +237,15 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any],
         session.add(rp)
     for h in report.get("held") or []:
         session.add(ResultPoint(submission_id=submission_id, point=str(h["point"]), point_order=order.get(h["point"], 0),
-                                released=False, covered_by=h.get("covered_by")))
+                                released=False))
     for k, p in enumerate((private or {}).get("points") or []):
         ci = (p.get("ci") or {}).get("rank_score") or [None, None]
         session.add(PrivatePoint(submission_id=submission_id, point=str(p["point"]), point_order=k,
+                                 n=(private or {}).get("n_samples"),
                                  accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"],
                                  rank_score=p["rank_score"], rank_score_lo=ci[0], rank_score_hi=ci[1],
-                                 per_family={n: g["accuracy"] for n, g in (p.get("per_family") or {}).items()}))
+                                 per_family={n: {"accuracy": g["accuracy"], "n": g["n"]}
+                                             for n, g in (p.get("per_family") or {}).items()}))
     curve = report.get("curve") or {}
     return dict(n_points=len(order) or len(points),
                 best_point=str(points[best]["point"]) if best is not None else None,
@@ -251,8 +256,7 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any],
 
 
 def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report: dict[str, Any],
-             private: dict[str, Any] | None = None, public_best_point: str | None = None,
-             ladder: LadderState | None = None) -> bool:
+             private: dict[str, Any] | None = None, ladder: LadderState | None = None) -> bool:
     """Write results and mark DONE in one transaction — only while the lease is still ours (False
     otherwise). With ``ladder``, only if the participant's Ladder is still at the version the file
     was judged against: else :class:`StaleLadder` is raised and nothing is written."""
@@ -275,8 +279,7 @@ def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report
         columns = add_results(session, job_id, report, private)
         session.flush()
         bump_board(session, track_id)
-        return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None,
-                       public_best_point=public_best_point, **columns)
+        return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None, **columns)
 
 
 def release(factory: sessionmaker[Session], job_id: int, worker_id: str) -> bool:

@@ -3,9 +3,11 @@
 The live board ranks what the Ladder released on the public part. A release, cut by an admin, ranks
 each participant's final submissions (chosen by them, up to ``MAX_FINAL``; by default their best
 shown one) on the private part, next to their public rank and the shift between the two. Each
-entry is scored at the point with the best exact *public* rank score — the point is chosen on the
-public part, as a participant would choose it, so a file of many random points gains nothing from
-the private part's noise. Releases are kept for ever and never change.
+entry is scored at its headline point on the live board — its best *shown* point, chosen on the
+public part as a participant would choose it, so a file of many random points gains nothing from
+the private part's noise — and only that point is published, at the Ladder's precision (per-family
+values coarsened the same way): publishing every point of a final exactly would let one file of
+single-sample variations read ~200 private values per release. Releases are kept and never change.
 
 These functions take a session and work on rows; :class:`submissions.service.SubmissionService`
 wraps them with permission checks.
@@ -18,6 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evaluator.ladder import DEFAULT_SETTINGS, accuracy_interval, group_step, shown_accuracy, shown_cost
+from evaluator.metrics import rank_score
 from submissions.db import utcnow
 from submissions.models import PrivatePoint, Release, ReleaseEntry, ResultPoint, Submission, User
 from submissions.status import Kind, Status, Visibility
@@ -49,28 +53,34 @@ def _finals(session: Session, track_id: int) -> list[Submission]:
 
 
 def cut_release(session: Session, track_id: int, admin: str, note: str,
-                public_ranks: dict[int, tuple[int, float]]) -> Release:
+                public_ranks: dict[int, tuple[int, float]], bounds: tuple[float, float]) -> Release:
     """Rank the finals on the private part and store the release. ``public_ranks``: submission id →
-    (rank, shown rank score) on the live board at this moment."""
+    (rank, shown rank score) on the live board at this moment; ``bounds``: the track's rank-score cost bounds."""
     entries = []
+    step = DEFAULT_SETTINGS
     for sub in _finals(session, track_id):
-        pts = session.execute(select(PrivatePoint).where(PrivatePoint.submission_id == sub.id)
-                              .order_by(PrivatePoint.point_order)).scalars().all()
-        if not pts:
+        head = session.execute(select(PrivatePoint).where(PrivatePoint.submission_id == sub.id,
+                                                          PrivatePoint.point == sub.best_point)).scalar_one_or_none()
+        if head is None:
             continue
-        head = next((p for p in pts if p.point == sub.public_best_point), None)
-        if head is None:  # reference entries have one point; older rows may lack the choice
-            head = next((p for p in pts if p.point == sub.best_point), pts[0])
+        exact = sub.kind == Kind.REFERENCE.value  # fixed routings: exact, as on the live board
+        acc = head.accuracy if exact else float(shown_accuracy(head.accuracy, step.accuracy_step))
+        cost = head.cost if exact else float(shown_cost(head.cost, step.cost_digits))
+        rs = head.rank_score if exact else float(rank_score(acc, cost, *bounds))
+        lo, hi = (head.rank_score_lo, head.rank_score_hi) if exact else (
+            float(rank_score(x, cost, *bounds)) for x in accuracy_interval(acc, head.n or 1))
+        families = {name: (g["accuracy"] if exact else float(shown_accuracy(
+            g["accuracy"], group_step(g["n"], step.group_min_samples)))) for name, g in (head.per_family or {}).items()}
         owner = session.get(User, sub.owner_id)
         rank, shown = public_ranks.get(sub.id, (None, None))
         entries.append(ReleaseEntry(
             submission_id=sub.id, kind=sub.kind, owner=owner.username, router_name=sub.router_name, team=sub.team,
             router_type=sub.router_type, paper_url=sub.paper_url, code_url=sub.code_url, point=head.point,
-            accuracy=head.accuracy, cost=head.cost, rank_score=head.rank_score, rank_score_lo=head.rank_score_lo,
-            rank_score_hi=head.rank_score_hi, private_rank=0, public_rank=rank, public_rank_score=shown,
-            points=[{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "total_cost": p.total_cost,
-                     "rank_score": p.rank_score} for p in pts],
-            per_family=head.per_family or {}))
+            accuracy=acc, cost=cost, rank_score=rs, rank_score_lo=lo, rank_score_hi=hi, private_rank=0,
+            public_rank=rank, public_rank_score=shown,
+            points=[{"point": head.point, "accuracy": acc, "cost": cost, "total_cost": cost * (head.n or 0),
+                     "rank_score": rs}],
+            per_family=families))
     entries.sort(key=lambda e: (-e.rank_score, e.submission_id))
     for k, e in enumerate(entries):
         e.private_rank = k + 1

@@ -48,7 +48,6 @@ class SandboxResult:
     ok: bool
     report: dict[str, Any] | None = None
     private: dict[str, Any] | None = None
-    public_best_point: str | None = None
     references: dict[str, Any] | None = None
     code: str = ""
     error: str = ""
@@ -302,7 +301,6 @@ class Sandbox:
             self.close()
         if answer.get("ok"):
             return SandboxResult(True, report=answer.get("report"), private=answer.get("private"),
-                                 public_best_point=answer.get("public_best_point"),
                                  references=answer.get("references"))
         return SandboxResult(False, code=answer.get("code", "error"), error=answer.get("error", ""),
                              problems=answer.get("problems") or [])

@@ -25,7 +25,7 @@ from submissions.config import Settings
 from submissions.db import bump_board, connect, ensure_track, ensure_user, insert_ignore
 from submissions.formats import Limits
 from submissions.isolation import validate_isolated
-from submissions.models import (Breakdown, PrivatePoint, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
+from submissions.models import (Breakdown, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
                                 Track, User, Worker)
 from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
 from submissions.store import FileStore, sha256
@@ -316,7 +316,7 @@ class SubmissionService:
                                   .options(selectinload(ResultPoint.breakdowns)).order_by(ResultPoint.point_order)
                                   ).scalars().all()
             points = [_point_dict(rp) for rp in rps if rp.released]
-            held = [{"point": rp.point, "covered_by": rp.covered_by} for rp in rps if not rp.released]
+            held = [{"point": rp.point} for rp in rps if not rp.released]
             best = next((p for p in points if p["point"] == sub.best_point), points[0] if points else None)
             headline = (best["accuracy"], best["rank_score"]) if best else None
         return SubmissionView(
@@ -402,8 +402,7 @@ class SubmissionService:
             sub = self._admin_get(session, admin, submission_id)
             if not sub.file_sha256:
                 raise ServiceError(f"submission #{submission_id} has no stored file to evaluate")
-            session.execute(delete(ResultPoint).where(ResultPoint.submission_id == sub.id))
-            session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == sub.id))
+            # its points stay (on its owner's Ladder, off the board while pending) until the new run replaces them
             sub.status, sub.attempts, sub.error, sub.problems = Status.PENDING.value, 0, None, None
             sub.lease_owner = sub.lease_expires_at = sub.finished_at = sub.started_at = None
             sub.queued_at = jobs.utcnow()
@@ -563,6 +562,9 @@ class SubmissionService:
                 if sub.status != Status.DONE.value or sub.visibility != Visibility.PUBLIC.value:
                     raise ServiceError(f"submission #{submission_id} is {sub.status.lower()} and {sub.visibility}; "
                                        "only finished public submissions can be final")
+                if sub.best_point is None:
+                    raise ServiceError(f"submission #{submission_id} has no point the Ladder showed; a release "
+                                       "scores a final at its best shown point, so choose one that has one")
                 chosen = session.execute(select(func.count()).select_from(Submission).where(
                     Submission.owner_id == user.id, Submission.track_id == sub.track_id,
                     Submission.final_choice)).scalar_one()
@@ -582,8 +584,10 @@ class SubmissionService:
         track_id = self.track_ids[self.bundle(track).track_id]
         live = self.leaderboard_rows(track)
         ranks = {r["submission_id"]: (k + 1, r["rank_score"]) for k, r in enumerate(live)}
+        bundle = self.bundle(track)
         with self.factory.begin() as session:
-            release = releases.cut_release(session, track_id, admin, note[:MAX_TEXT], ranks)
+            release = releases.cut_release(session, track_id, admin, note[:MAX_TEXT], ranks,
+                                           (bundle.cost_bounds.cmin, bundle.cost_bounds.cmax))
             return releases.release_summary(release)
 
     def releases(self, track: str | None = None) -> list[dict[str, Any]]:

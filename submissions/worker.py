@@ -277,8 +277,8 @@ class Worker:
         """Judge the file against its participant's Ladder and write the results; judged again when
         another file of the same participant was written in the meantime."""
         for _ in range(self.LADDER_RETRIES):
-            ladder = (self._db(jobs.ladder_state, self.factory, job.track_id, job.ladder_key, what="ladder read")
-                      if job.ladder_key else None)
+            ladder = (self._db(jobs.ladder_state, self.factory, job.track_id, job.ladder_key, job.submission_id,
+                               what="ladder read") if job.ladder_key else None)
             result = self.sandboxes[job.track_id].run({
                 "sha256": job.file_sha256, "format": job.file_format, "gzip": job.file_gzip, "split": job.split,
                 "ladder": {"refs": ladder.refs if ladder else [], "name": f"#{job.submission_id}"}})
@@ -300,7 +300,7 @@ class Worker:
                 return
             try:
                 if self._db(jobs.complete, self.factory, job.submission_id, self.worker_id, result.report,
-                            result.private, result.public_best_point, ladder, what="complete"):
+                            result.private, ladder, what="complete"):
                     self.jobs_done += 1
                 return
             except jobs.StaleLadder:

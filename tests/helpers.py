@@ -40,3 +40,23 @@ def predictions(bundle: Bundle, choice, split: str = "dev", point: str | None = 
     if point is not None:
         frame["point"] = point
     return frame
+
+
+def track_slice(bundle: Bundle, seed: int, **sizes: int) -> Bundle:
+    """A realistic slice of a track: ``train=…, dev=…, test=…`` samples drawn at random per split."""
+    rng = np.random.default_rng(seed)
+    split = bundle.samples["split"].to_numpy()
+    rows = np.concatenate([rng.choice(np.flatnonzero(split == sp), k, replace=False) for sp, k in sizes.items()])
+    return bundle.subset(rows)
+
+
+def routable_bundle(n: int, test: int, seed: int = 3) -> Bundle:
+    """A tiny three-model track with questions, for routers trained end to end in seconds:
+    ``n`` samples, ``test`` of them in the test split, the rest 75/25 train/dev."""
+    rng = np.random.default_rng(seed)
+    train = (n - test) * 3 // 4
+    b = make_bundle((rng.random((n, 3)) < [0.4, 0.6, 0.8]).astype(float), np.tile([0.01, 0.05, 0.3], (n, 1)),
+                    splits=["train"] * train + ["dev"] * (n - test - train) + ["test"] * test,
+                    datasets=["ChartQA", "MMBench"] * (n // 2), bounds=(0.01, 0.3))
+    b.samples["question"] = [f"question {i} about {'charts' if i % 2 else 'scenes'}" for i in range(n)]
+    return b

@@ -10,7 +10,7 @@ import pytest
 
 import evaluator
 from evaluator.frontier import nauc, pareto_frontier
-from helpers import make_bundle
+from helpers import make_bundle, routable_bundle, track_slice
 from submissions.routers.features import compact
 from submissions.routers.labels import soft_labels
 from submissions.routers.sweep import LAMBDAS, expected_cost, point_label, route, train_sweep
@@ -88,11 +88,7 @@ def test_tiny_fixture_end_to_end(tmp_path):
 @pytest.fixture(scope="module")
 def slice_bundle(sim_bundle):
     """A realistic slice of the default track: 6,000 train, 1,500 dev, 700 test samples."""
-    rng = np.random.default_rng(0)
-    s = sim_bundle.samples
-    rows = np.concatenate([rng.choice(np.flatnonzero(s.split == sp), k, replace=False)
-                           for sp, k in (("train", 6000), ("dev", 1500), ("test", 700))])
-    return sim_bundle.subset(rows)
+    return track_slice(sim_bundle, 0, train=6000, dev=1500, test=700)
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +132,7 @@ def test_routers_train_command_and_starter_entries(tmp_path, capsys):
     from submissions.service import SubmissionService
     from submissions.worker import TrackSource, Worker
 
-    rng = np.random.default_rng(3)
-    n = 80
-    b = make_bundle((rng.random((n, 3)) < [0.4, 0.6, 0.8]).astype(float), np.tile([0.01, 0.05, 0.3], (n, 1)),
-                    splits=["train"] * 48 + ["dev"] * 16 + ["test"] * 16, datasets=["ChartQA", "MMBench"] * 40,
-                    bounds=(0.01, 0.3))
-    b.samples["question"] = [f"question {i}" for i in range(n)]
-    path = b.save(tmp_path / "tiny")
+    path = routable_bundle(80, test=16).save(tmp_path / "tiny")
     assert main(["routers", "train", "--track", str(path), "--router", "knn", "--router", "linear"]) == 0
     assert '"knn"' in capsys.readouterr().out
     assert main(["routers", "train", "--track", str(tmp_path / "nope")]) == 2

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from gradio_client import Client
 
 from app_server import running_app, wait_until
-from helpers import make_bundle
+from helpers import routable_bundle
 from submissions.routers import background
 from submissions.routers.starters import list_starters
 
 
 def tiny_track(path):
-    rng = np.random.default_rng(3)
-    n = 90
-    b = make_bundle((rng.random((n, 3)) < [0.4, 0.6, 0.8]).astype(float), np.tile([0.01, 0.05, 0.3], (n, 1)),
-                    splits=["train"] * 50 + ["dev"] * 16 + ["test"] * 24, datasets=["ChartQA", "MMBench"] * 45,
-                    bounds=(0.01, 0.3))
-    b.samples["question"] = [f"question {i} about {'charts' if i % 2 else 'scenes'}" for i in range(n)]
+    b = routable_bundle(90, test=24)
     return b, b.save(path)
 
 

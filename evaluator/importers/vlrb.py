@@ -246,7 +246,7 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
 
 def _parts(meta: pd.DataFrame, samples: pd.DataFrame) -> np.ndarray:
     """The source's public/private assignment (a ``part`` column of meta.parquet) where it gives one,
-    else the documented seeded split stratified by dataset (:func:`evaluator.parts.assign_parts`)."""
+    else a random split stratified by dataset, from a secret seed (:func:`evaluator.parts.assign_parts`)."""
     if "part" not in meta.columns:
         return assign_parts(samples)
     is_test = samples["split"].to_numpy() == "test"

@@ -31,12 +31,10 @@ def upgrade() -> None:
     with op.batch_alter_table('submissions') as batch:
         batch.add_column(sa.Column('ladder_key', sa.String(length=300), nullable=True))
         batch.add_column(sa.Column('final_choice', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column('public_best_point', sa.String(length=200), nullable=True))
         batch.add_column(sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True))
         batch.create_index('ix_submissions_ladder', ['track_id', 'ladder_key'])
     with op.batch_alter_table('result_points') as batch:
         batch.add_column(sa.Column('released', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column('covered_by', sa.String(length=300), nullable=True))
         for col in ('accuracy', 'cost', 'total_cost', 'rank_score'):
             batch.alter_column(col, existing_type=sa.Float(), nullable=True)
     op.create_table('private_points',
@@ -51,6 +49,7 @@ def upgrade() -> None:
     sa.Column('rank_score_lo', sa.Float(), nullable=True),
     sa.Column('rank_score_hi', sa.Float(), nullable=True),
     sa.Column('per_family', sa.JSON(), nullable=True),
+    sa.Column('n', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('submission_id', 'point', name='uq_private_point')
@@ -141,13 +140,11 @@ def downgrade() -> None:
     op.execute("DELETE FROM breakdowns WHERE result_point_id IN (SELECT id FROM result_points WHERE NOT released)")
     op.execute("DELETE FROM result_points WHERE NOT released")
     with op.batch_alter_table('result_points') as batch:
-        batch.drop_column('covered_by')
         batch.drop_column('released')
     with op.batch_alter_table('submissions') as batch:
         batch.drop_index('ix_submissions_queue')
         batch.create_index('ix_submissions_queue', ['status', 'created_at'])
         batch.drop_index('ix_submissions_ladder')
         batch.drop_column('queued_at')
-        batch.drop_column('public_best_point')
         batch.drop_column('final_choice')
         batch.drop_column('ladder_key')
