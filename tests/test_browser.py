@@ -152,7 +152,7 @@ def test_01_table_and_search(browser_page, sim_bundle):
     assert "Oracle" in text and "Janus-Pro-1B" in text and "SIMULATED" in page.locator("#track-badge").inner_text()
     check_header_layout(page)
     check_pinned(page)
-    shot(page, "leaderboard")
+    shot(page, "leaderboard", full_page=True)
     hidden = [c.label for c in BASE_COLUMNS if c.can_hide and not c.shown]
     choose_columns(page, hidden)  # every column at once: each header still fits its width
     wait_until(lambda: len(headers(page)) == len(BASE_COLUMNS) + 3, what="all columns")  # + 3 families
