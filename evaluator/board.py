@@ -21,15 +21,14 @@ from evaluator.report import per_sample, score_decisions
 
 @dataclass(frozen=True)
 class Released:
-    """A participant's points released so far, as decisions on the test split, with their labels
-    (e.g. ``"#12 · 0.3"``): what a new point must significantly beat."""
+    """A participant's points released so far, as decisions on the test split: what a new point must
+    significantly beat."""
 
-    labels: list[str]
     choices: np.ndarray  # (R, n_test) model columns
 
     @classmethod
     def none(cls, n_test: int) -> "Released":
-        return cls([], np.zeros((0, n_test), dtype=np.int64))
+        return cls(np.zeros((0, n_test), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -42,27 +41,25 @@ class BoardResult:
     verdicts: list[Verdict]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": self.public, "private": self.private,
-                "released": [v.point for v in self.verdicts if v.released]}
+        return {"report": self.public, "private": self.private}
 
 
 def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | None = None,
-                    settings: LadderSettings = DEFAULT_SETTINGS, name: str = "") -> BoardResult:
-    """Score test-split ``decisions`` for the board (see the module docstring). ``name`` (e.g. the
-    submission's ``#42``) prefixes this file's points where a held point names the one covering it."""
+                    settings: LadderSettings = DEFAULT_SETTINGS) -> BoardResult:
+    """Score test-split ``decisions`` for the board (see the module docstring)."""
     if decisions.split != "test":
         raise ValueError(f"board scoring takes test-split decisions, got {decisions.split!r}")
     released = released or Released.none(decisions.choices.shape[1])
     public = restrict(bundle, decisions, PUBLIC_SPLIT)
     q, c = per_sample(bundle, public)
     exact = score_decisions(bundle, public, replicates=0, values=(q, c)).to_dict()
-    ref = restrict(bundle, Decisions("test", released.labels, released.choices), PUBLIC_SPLIT)
-    ref_q, ref_c = per_sample(bundle, ref) if released.labels else (np.zeros((q.shape[0], 0)),) * 2
-    labels = [f"{name} · {p}" if name else p for p in public.points]
-    verdicts = [Verdict(public.points[i], v.released) for i, v in
-                enumerate(climb(q, c, labels, ref_q, ref_c, released.labels, settings))]
-    # Releases show the private rank score and its interval; the test against the best single model is not shown.
-    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), paired_tests=False).to_dict()
+    ref = restrict(bundle, Decisions("test", [str(k) for k in range(len(released.choices))], released.choices),
+                   PUBLIC_SPLIT)
+    ref_q, ref_c = per_sample(bundle, ref) if len(released.choices) else (np.zeros((q.shape[0], 0)),) * 2
+    verdicts = [Verdict(p, bool(r)) for p, r in zip(public.points, climb(q, c, ref_q, ref_c, settings))]
+    # Kept for releases, which show one point per final at the Ladder's precision with an interval
+    # computed from that: no bootstrap and no test against the best single model are needed here.
+    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), replicates=0).to_dict()
     return BoardResult(shown_report(exact, verdicts, settings), private, verdicts)
 
 

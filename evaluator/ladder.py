@@ -12,7 +12,8 @@ attack — so this is a *Pareto* Ladder, the paper's parameter-free form applied
 * every operating point is one submission to the Ladder of its participant (per user and track);
   the points of a file are taken most expensive first (an honest λ sweep then descends its curve,
   each cheaper point significantly cheaper than the ones before, and keeps its shape);
-* a point is **released** when, against *every* point the participant has released before, it is
+* a point is **released** when, against *every* point on the participant's released frontier (the
+  released points no other released point dominates), it is
   either significantly more accurate or significantly cheaper: a one-sided paired test on the
   per-sample differences, ``mean(d) > k · sd(d) / √n`` with ``k`` = ``threshold_se`` — and, for
   cheaper, at least ``min_cost_step`` cheaper in relative terms (costs differ by a near-constant
@@ -22,9 +23,10 @@ attack — so this is a *Pareto* Ladder, the paper's parameter-free form applied
   point it failed against (that would answer a question about hidden values at every held point);
 * released values are shown at limited precision: accuracy to ``accuracy_step``, cost to
   ``cost_digits`` significant digits; everything else shown for the point (rank score, intervals,
-  the test against the best single model, curve metrics) is computed from those shown values, and
-  per-family / per-dataset values are coarsened so that one step is at least
-  ``group_min_samples`` samples of the group.
+  the test against the best single model, curve metrics) is computed from those shown values;
+  per-family / per-dataset accuracy is coarsened so that one step is at least ``group_min_samples``
+  samples of the group, and a group's cost is not shown at all (one sample moves a small group's
+  mean cost by several display steps: any rounding fine enough to be useful would read it).
 
 A point that differs from a released one in a few samples is never significantly different
 (one changed sample gives ``mean(d) = sd(d)/√n`` exactly), so difference probing reads nothing, and
@@ -100,32 +102,27 @@ def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float)
     return (mean > 0) & (mean > threshold_se * sd / math.sqrt(n))
 
 
-def climb(quality: np.ndarray, cost: np.ndarray, labels: list[str], released_quality: np.ndarray,
-          released_cost: np.ndarray, released_labels: list[str],
-          settings: LadderSettings = DEFAULT_SETTINGS) -> list[Verdict]:
+def climb(quality: np.ndarray, cost: np.ndarray, released_quality: np.ndarray, released_cost: np.ndarray,
+          settings: LadderSettings = DEFAULT_SETTINGS) -> np.ndarray:
     """Run the points of one file (per-sample ``quality``/``cost``, (n, P)) through a participant's
-    Ladder whose released points are ``released_*`` ((n, R)). Verdicts come in ``labels`` order;
-    points are judged most expensive first, and each released point joins the Ladder at once.
-    (``labels`` and ``released_labels`` name points for the caller; no verdict depends on them.)"""
+    Ladder whose released points are ``released_*`` ((n, R)): whether each point is released, in
+    file order. Points are judged most expensive first, and each released point joins the Ladder at once."""
     n, P = quality.shape
     R = released_quality.shape[1]
     # per released point, accuracy and negated cost side by side: "more accurate or cheaper" is one test
     ref = np.empty((n, R + P, 2), dtype=np.float64)
     ref[:, :R, 0], ref[:, :R, 1] = released_quality, -np.asarray(released_cost, dtype=np.float64)
-    ref_labels = list(released_labels)
-    verdicts: dict[int, Verdict] = {}
+    k = R
+    released = np.zeros(P, dtype=bool)
     for t in np.argsort(-cost.mean(axis=0), kind="stable"):
-        k = len(ref_labels)
         new = np.stack([quality[:, t], -cost[:, t]], axis=1).astype(np.float64)
         gains = significant_gain(new, ref[:, :k], settings.threshold_se)
         gains[:, 1] &= -new[:, 1].mean() <= (1 - settings.min_cost_step) * -ref[:, :k, 1].mean(axis=0)
-        if not gains.any(axis=1).all():
-            verdicts[int(t)] = Verdict(labels[t], False)
-            continue
-        ref[:, k] = new
-        ref_labels.append(labels[t])
-        verdicts[int(t)] = Verdict(labels[t], True)
-    return [verdicts[t] for t in range(P)]
+        if gains.any(axis=1).all():
+            ref[:, k] = new
+            k += 1
+            released[t] = True
+    return released
 
 
 # ------------------------------------------------------------------------------------ precision
@@ -190,16 +187,30 @@ def derived_tests(accuracy: float, cost: float, best_accuracy: float, best_cost:
 
 
 # -------------------------------------------------------------------------------- the report
-def _coarse_groups(groups: dict[str, dict[str, Any]], settings: LadderSettings, cmin: float,
-                   cmax: float) -> dict[str, dict[str, Any]]:
+def coarse_groups(groups: dict[str, dict[str, Any]], settings: LadderSettings = DEFAULT_SETTINGS
+                  ) -> dict[str, dict[str, Any]]:
+    """Per-family / per-dataset values of a laddered point: accuracy in steps of at least
+    ``group_min_samples`` samples; no cost and no rank score (see the module docstring)."""
     out = {}
     for name, g in groups.items():
         step = group_step(int(g["n"]), settings.group_min_samples)
-        acc = float(shown_accuracy(g["accuracy"], step))
-        cost = float(shown_cost(g["cost"], 2))
-        out[name] = {"accuracy": acc, "cost": cost, "rank_score": float(rank_score(acc, cost, cmin, cmax)),
+        out[name] = {"accuracy": float(shown_accuracy(g["accuracy"], step)), "cost": None, "rank_score": None,
                      "n": int(g["n"]), "step": step}
     return out
+
+
+def shown_point(accuracy: float, cost: float, n: int, bounds: tuple[float, float],
+                settings: LadderSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
+    """A point as it may be shown: accuracy and cost at the Ladder's precision, and the rank score and
+    its interval computed from those two numbers only (the live board's released points and the
+    entries of a release, alike)."""
+    cmin, cmax = bounds
+    acc = float(shown_accuracy(accuracy, settings.accuracy_step))
+    shown = float(shown_cost(cost, settings.cost_digits))
+    lo, hi = accuracy_interval(acc, n)
+    return {"accuracy": acc, "cost": shown, "total_cost": shown * n, "rank_score": float(rank_score(acc, shown, cmin, cmax)),
+            "ci": {"accuracy": [lo, hi], "cost": [None, None],
+                   "rank_score": [float(rank_score(lo, shown, cmin, cmax)), float(rank_score(hi, shown, cmin, cmax))]}}
 
 
 def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
@@ -207,7 +218,7 @@ def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
     """What may be shown of a scored file: ``exact`` is its exact report on the public part
     (``ScoreReport.to_dict()``, intervals not needed); the answer has the same shape, with only the
     released points, every value derived from their shown accuracy and cost, and the held points
-    listed under ``held`` with the point covering each."""
+    listed under ``held`` (by label only)."""
     cmin, cmax = exact["settings"]["cost_bounds"]
     n = int(exact["n_samples"])
     best = exact["best_single"]
@@ -217,17 +228,13 @@ def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
         if not v.released:
             continue
         p = by_label[v.point]
-        acc = float(shown_accuracy(p["accuracy"], settings.accuracy_step))
-        cost = float(shown_cost(p["cost"], settings.cost_digits))
-        rs = float(rank_score(acc, cost, cmin, cmax))
-        lo, hi = accuracy_interval(acc, n)
+        shown = shown_point(p["accuracy"], p["cost"], n, (cmin, cmax), settings)
         points.append({
-            "point": v.point, "accuracy": acc, "cost": cost, "total_cost": cost * n, "rank_score": rs,
-            "ci": {"accuracy": [lo, hi], "cost": [None, None],
-                   "rank_score": [float(rank_score(lo, cost, cmin, cmax)), float(rank_score(hi, cost, cmin, cmax))]},
-            "paired_test": derived_tests(acc, cost, float(best["accuracy"]), float(best["cost"]), n, cmin, cmax),
-            "per_family": _coarse_groups(p.get("per_family") or {}, settings, cmin, cmax),
-            "per_dataset": _coarse_groups(p.get("per_dataset") or {}, settings, cmin, cmax),
+            "point": v.point, **shown,
+            "paired_test": derived_tests(shown["accuracy"], shown["cost"], float(best["accuracy"]),
+                                         float(best["cost"]), n, cmin, cmax),
+            "per_family": coarse_groups(p.get("per_family") or {}, settings),
+            "per_dataset": coarse_groups(p.get("per_dataset") or {}, settings),
         })
     curve = None
     if len(points) >= 2:

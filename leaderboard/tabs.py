@@ -30,6 +30,8 @@ from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
 ALL = "All samples"
+#: CSV exports kept per board version (one per recent filter set; older ones are deleted)
+CSV_KEPT = 16
 #: min_width of controls that share a row: on a phone they stack instead of squeezing each other
 STACK_BELOW = 280
 
@@ -107,8 +109,11 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
     pages = max(1, -(-len(filtered) // PAGE_SIZE))
     k = min(max(int(page or 1), 1), pages)
     frame, chosen = display_frame(filtered.iloc[(k - 1) * PAGE_SIZE:k * PAGE_SIZE], cols, shown)
-    key = (board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending)
-    if key not in view.memo:  # the whole filtered set, once per board version and filter set
+    key = ("csv", board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending)
+    if key not in view.memo:  # the whole filtered set, once per board version and filter set (the last few kept)
+        exports = [k for k in view.memo if k[0] == "csv"]
+        for old in exports[:max(0, len(exports) - CSV_KEPT + 1)]:
+            Path(view.memo.pop(old)).unlink(missing_ok=True)
         view.memo[key] = csv_export(filtered, cols, shown)
     first = (k - 1) * PAGE_SIZE + 1 if len(filtered) else 0
     count = (f"Showing **{first:,}–{min(k * PAGE_SIZE, len(filtered)):,}** of **{len(filtered):,}** matching entries "
@@ -654,8 +659,8 @@ $$C_n = \frac{{\log_2 c_{{max}} - \log_2 c}}{{\log_2 c_{{max}} - \log_2 c_{{min}
 - **Curves** (MMR-Bench): Pareto frontier of the operating points; **nAUC** = area under the frontier / its
   cost range; **Ps** = best frontier accuracy; **QNC** = first frontier cost reaching the best single
   model's accuracy / that model's cost; **gap closed** = (accuracy − best single) / (oracle − best single).
-- **Intervals**: 95% bootstrap over samples (1,000 replicates, seeded); paired bootstrap test
-  against the best single model.
+- **Intervals**: for reference entries, 95% bootstrap over samples (1,000 replicates, seeded) and a paired
+  bootstrap test against the best single model; for routers, from their shown values (see below).
 """
 
 
@@ -676,14 +681,15 @@ Leaderboard for Machine Learning Competitions*, ICML 2015, arXiv:1502.04585). So
 - The **live board** shows your scores on the public half only, through the **Ladder**: every
   operating point of your files is one submission to your own Ladder (one per user and track); a point
   is shown only when it is significantly more accurate, or significantly (and at least
-  {100 * L.min_cost_step:g}%) cheaper, than *every* point of yours shown before — a one-sided paired
+  {100 * L.min_cost_step:g}%) cheaper, than *every* point on your released frontier — a one-sided paired
   test at {L.threshold_se:g} standard errors — and otherwise it is *held*: nothing of its score is
   shown, not even which of your points it failed against. A file's points are judged from the most
   expensive down, so an honest λ sweep keeps its shape.
 - Shown accuracy is rounded to {100 * L.accuracy_step:g} points and cost to {L.cost_digits} significant
   digits; rank score, intervals, the test against the best single model and the curve metrics of your
-  entries are computed from those shown values, and per-family / per-dataset values are rounded so that
-  one step is at least {L.group_min_samples} samples of the group. Reference entries (single models,
+  entries are computed from those shown values; per-family / per-dataset accuracy is rounded so that
+  one step is at least {L.group_min_samples} samples of the group, and a group's cost is not shown for
+  them (a slice plots their group accuracy at their overall cost). Reference entries (single models,
   baselines, the oracle) are fixed routings and are shown exactly on the public half.
 - Every file is also scored on the **private** half, and nobody sees those scores until an admin cuts
   a **release**: each participant's final submissions (chosen in My submissions, at most 2; by default

@@ -71,13 +71,30 @@ def connect(url: str) -> tuple[Engine, sessionmaker[Session]]:
     return engine, sessionmaker(engine, expire_on_commit=False)
 
 
+#: PostgreSQL error classes that say the connection or the server went away, not that the request was
+#: wrong: 08 connection exception, 57P0x operator intervention (admin/crash shutdown, cannot connect now)
+_PG_TRANSIENT = ("08", "57P")
+_TRANSIENT_WORDS = ("database is locked", "database is busy", "could not connect", "connection refused", "connection failed",
+                    "server closed the connection", "connection is closed", "terminating connection",
+                    "connection timed out", "the database system is")
+
+
 def is_transient(exc: BaseException) -> bool:
     """A database error that says nothing about the job: the connection dropped (a restart, a
-    failover, ``pg_terminate_backend``), the server is not reachable yet, or SQLite is busy. The
-    same call may succeed once the database is back."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    failover, ``pg_terminate_backend``), the server is not reachable yet, or SQLite is busy — the same
+    call may succeed once the database is back. Not a wrong password, a missing table or a read-only
+    file: those are retried by no one and reported."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    code = str(getattr(exc.orig, "sqlstate", "") or "")
+    if code:
+        return code.startswith(_PG_TRANSIENT)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        text = str(exc.orig if exc.orig is not None else exc).lower()
+        return any(w in text for w in _TRANSIENT_WORDS)
+    return False
 
 
 def retrying(fn: Callable[..., T], *args: Any, stop: threading.Event | None = None, what: str = "database call",

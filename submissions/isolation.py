@@ -2,7 +2,8 @@
 
 The web process never parses an upload itself: :func:`validate_isolated` hands the bytes to one of
 a small pool of warm child processes, which runs :func:`submissions.validation.validate` and sends
-back the result (problems, points, row count and the decisions, compactly). Each child:
+back the result (problems, points, row count — not the decisions: the web process needs only the
+verdict, and the worker validates the stored file again in its sandbox). Each child:
 
 * runs under ``RLIMIT_AS`` = its own address space after start-up + ``memory_bytes`` (default
   1 GB), so that no upload can take more than that of any process: running out is a
@@ -20,8 +21,7 @@ longer than for a free child.
 Protocol, over the child's stdin/stdout: one JSON header line, then the raw bytes it announces.
 Parent → child: ``{"type": "bundle", "token", "nbytes"}`` + a pickled slim bundle (the parent is
 trusted); ``{"type": "validate", "token", "filename", "split", "limits", "nbytes"}`` + the upload.
-Child → parent: one JSON line (never pickle: the child handled untrusted bytes), followed by the
-decisions' ``choices`` as raw little-endian integers when the file is valid.
+Child → parent: one JSON line (never pickle: the child handled untrusted bytes).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluator.predictions import Decisions, Problem
+from evaluator.predictions import Problem
 from submissions.formats import Limits
 from submissions.validation import ValidationResult
 
@@ -184,18 +184,11 @@ def _child_main(argv: list[str]) -> int:
             send({"ok": False, "memory": True})
             return _EXIT_MEMORY
         del payload
-        header = result.to_dict()
-        choices = b""
-        if result.decisions is not None:
-            c = result.decisions.choices
-            dtype = "<i2" if len(bundle.models) < 1 << 15 else "<i4"
-            choices = np.ascontiguousarray(c, dtype=dtype).tobytes()
-            header["decisions"] = {"split": result.decisions.split, "points": result.decisions.points,
-                                   "shape": list(c.shape), "dtype": dtype, "nbytes": len(choices)}
+        header = result.to_dict()  # problems, points, rows: the decisions stay here (the worker validates again)
         del result
         restart = _status_kb("VmRSS") * 1024 > base_rss + _KEEP_RSS
         header["restart"] = restart
-        send(header, choices)
+        send(header, b"")
         if restart:  # hand the memory back to the system instead of keeping a large heap
             return 0
 
@@ -260,13 +253,6 @@ class _Child:
         line = bytes(self.buf[:end])
         del self.buf[:end + 1]
         return line
-
-    def read_exact(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
-            self._fill(deadline)
-        data = bytes(self.buf[:n])
-        del self.buf[:n]
-        return data
 
     def exit_code(self) -> int | None:
         try:
@@ -391,11 +377,6 @@ class ValidationPool:
             except BrokenPipeError:  # it may have answered (out of memory) before it stopped reading
                 deadline = min(deadline, time.monotonic() + 5)
             answer = json.loads(child.read_line(deadline))
-            choices = None
-            if answer.get("decisions"):
-                d = answer["decisions"]
-                raw = child.read_exact(int(d["nbytes"]), deadline)
-                choices = np.frombuffer(raw, dtype=d["dtype"]).reshape(d["shape"]).astype(np.int64)
         except TimeoutError:
             return ValidationResult(False, [Problem(
                 "validation_timeout", f"checking the file took longer than {self.wall_seconds:g} s, the limit; "
@@ -409,11 +390,8 @@ class ValidationPool:
             log.error("validation process answered %s for %s", answer, filename)
             return ValidationResult(False, [Problem("internal_error", "the file could not be checked because of an "
                                                      "error on our side; please try again")], **info), False
-        decisions = None
-        if choices is not None:
-            decisions = Decisions(answer["decisions"]["split"], list(answer["decisions"]["points"]), choices)
         result = ValidationResult(ok=bool(answer["ok"]), problems=[Problem(**p) for p in answer["problems"]],
-                                  decisions=decisions, n_rows=int(answer["n_rows"]), points=list(answer["points"]),
+                                  n_rows=int(answer["n_rows"]), points=list(answer["points"]),
                                   file_format=answer.get("format", fmt), gzip=bool(answer.get("gzip", gz)))
         return result, not answer.get("restart")
 

@@ -170,11 +170,6 @@ def _clean(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def ladder_label(submission_id: int, point: str) -> str:
-    """How a released point is named to its participant (``#12 · 0.3``)."""
-    return f"#{submission_id} · {point}"
-
-
 def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str,
                  exclude: int | None = None) -> LadderState:
     """The participant's released points that no other released point of theirs dominates (by the
@@ -200,8 +195,8 @@ def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str,
         from evaluator.frontier import pareto_frontier
 
         keep = pareto_frontier(np.array([r.cost for r in rows]), np.array([r.accuracy for r in rows]))
-        refs = [{"label": ladder_label(r.submission_id, r.point), "sha256": r.file_sha256, "format": r.file_format,
-                 "gzip": bool(r.file_gzip), "point": r.point} for r in (rows[i] for i in sorted(keep))]
+        refs = [{"sha256": r.file_sha256, "format": r.file_format, "gzip": bool(r.file_gzip), "point": r.point}
+                for r in (rows[i] for i in sorted(keep))]
     return LadderState(track_id, ladder_key, int(version or 0), refs)
 
 

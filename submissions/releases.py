@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evaluator.ladder import DEFAULT_SETTINGS, accuracy_interval, group_step, shown_accuracy, shown_cost
-from evaluator.metrics import rank_score
+from evaluator.baselines import ORACLE_CURVE
+from evaluator.ladder import coarse_groups, shown_point
 from submissions.db import utcnow
 from submissions.models import PrivatePoint, Release, ReleaseEntry, ResultPoint, Submission, User
 from submissions.status import Kind, Status, Visibility
@@ -40,7 +40,8 @@ def _finals(session: Session, track_id: int) -> list[Submission]:
     chosen: list[Submission] = []
     for sub in subs:
         if sub.kind == Kind.REFERENCE.value or not sub.ladder_key:
-            chosen.append(sub)
+            if sub.router_name != ORACLE_CURVE:  # a curve of thresholds, not an entry to rank
+                chosen.append(sub)
         else:
             by_ladder.setdefault(sub.ladder_key, []).append(sub)
     for mine in by_ladder.values():
@@ -57,30 +58,27 @@ def cut_release(session: Session, track_id: int, admin: str, note: str,
     """Rank the finals on the private part and store the release. ``public_ranks``: submission id →
     (rank, shown rank score) on the live board at this moment; ``bounds``: the track's rank-score cost bounds."""
     entries = []
-    step = DEFAULT_SETTINGS
     for sub in _finals(session, track_id):
         head = session.execute(select(PrivatePoint).where(PrivatePoint.submission_id == sub.id,
                                                           PrivatePoint.point == sub.best_point)).scalar_one_or_none()
         if head is None:
             continue
-        exact = sub.kind == Kind.REFERENCE.value  # fixed routings: exact, as on the live board
-        acc = head.accuracy if exact else float(shown_accuracy(head.accuracy, step.accuracy_step))
-        cost = head.cost if exact else float(shown_cost(head.cost, step.cost_digits))
-        rs = head.rank_score if exact else float(rank_score(acc, cost, *bounds))
-        lo, hi = (head.rank_score_lo, head.rank_score_hi) if exact else (
-            float(rank_score(x, cost, *bounds)) for x in accuracy_interval(acc, head.n or 1))
-        families = {name: (g["accuracy"] if exact else float(shown_accuracy(
-            g["accuracy"], group_step(g["n"], step.group_min_samples)))) for name, g in (head.per_family or {}).items()}
+        if sub.kind == Kind.REFERENCE.value:  # fixed routings: exact, as on the live board
+            shown = {"accuracy": head.accuracy, "cost": head.cost, "total_cost": head.total_cost,
+                     "rank_score": head.rank_score, "ci": {"rank_score": [head.rank_score_lo, head.rank_score_hi]}}
+            families = {name: g["accuracy"] for name, g in (head.per_family or {}).items()}
+        else:  # at the Ladder's precision, everything else from the shown numbers
+            shown = shown_point(head.accuracy, head.cost, head.n or 1, bounds)
+            families = {name: g["accuracy"] for name, g in coarse_groups(head.per_family or {}).items()}
         owner = session.get(User, sub.owner_id)
-        rank, shown = public_ranks.get(sub.id, (None, None))
+        rank, public_score = public_ranks.get(sub.id, (None, None))
         entries.append(ReleaseEntry(
             submission_id=sub.id, kind=sub.kind, owner=owner.username, router_name=sub.router_name, team=sub.team,
             router_type=sub.router_type, paper_url=sub.paper_url, code_url=sub.code_url, point=head.point,
-            accuracy=acc, cost=cost, rank_score=rs, rank_score_lo=lo, rank_score_hi=hi, private_rank=0,
-            public_rank=rank, public_rank_score=shown,
-            points=[{"point": head.point, "accuracy": acc, "cost": cost, "total_cost": cost * (head.n or 0),
-                     "rank_score": rs}],
-            per_family=families))
+            accuracy=shown["accuracy"], cost=shown["cost"], rank_score=shown["rank_score"],
+            rank_score_lo=shown["ci"]["rank_score"][0], rank_score_hi=shown["ci"]["rank_score"][1], private_rank=0,
+            public_rank=rank, public_rank_score=public_score, per_family=families,
+            points=[{"point": head.point, **{k: shown[k] for k in ("accuracy", "cost", "total_cost", "rank_score")}}]))
     entries.sort(key=lambda e: (-e.rank_score, e.submission_id))
     for k, e in enumerate(entries):
         e.private_rank = k + 1
@@ -98,7 +96,7 @@ def release_rows(release: Release) -> list[dict[str, Any]]:
         rows.append({
             "submission_id": e.submission_id, "router": e.router_name, "team": e.team, "type": e.router_type,
             "kind": e.kind, "owner": e.owner, "paper_url": e.paper_url, "code_url": e.code_url, "uses_images": False,
-            "description": "", "point": e.point, "n_points": len(e.points or []), "accuracy": e.accuracy,
+            "description": "", "point": e.point, "n_points": 1, "accuracy": e.accuracy,
             "cost": e.cost, "rank_score": e.rank_score, "rank_score_lo": e.rank_score_lo,
             "rank_score_hi": e.rank_score_hi, "accuracy_lo": None, "accuracy_hi": None, "p_rank_score": None,
             "nauc": None, "ps": None, "qnc": None, "gap_closed": None, "families": e.per_family or {},

@@ -139,7 +139,7 @@ class _DecisionCache:
         return self._files[digest]
 
     def released(self, refs: list[dict[str, Any]], limits: Any) -> Any:
-        """The participant's released points (``refs``: label, sha256, format, gzip, point)."""
+        """The participant's released points (``refs``: sha256, format, gzip, point of each)."""
         import numpy as np
 
         from evaluator.board import Released
@@ -151,9 +151,9 @@ class _DecisionCache:
         for ref in refs:
             points, choices = self._decisions(ref, limits)
             if ref["point"] not in points or choices.shape[1] != n_test:
-                raise RuntimeError(f"released point {ref['label']!r} cannot be re-read from its stored file")
+                raise RuntimeError(f"a released point ({ref['point']!r}) cannot be re-read from its stored file")
             rows.append(choices[points.index(ref["point"])].astype(np.int64))
-        return Released([str(r["label"]) for r in refs], np.stack(rows))
+        return Released(np.stack(rows))
 
 
 def _child_main(argv: list[str]) -> int:
@@ -210,7 +210,7 @@ def _child_main(argv: list[str]) -> int:
                 continue
             ladder = job.get("ladder") or {}
             released = decided.released(ladder.get("refs") or [], limits)
-            board = score_for_board(bundle, result.decisions, released, name=str(ladder.get("name", "")))
+            board = score_for_board(bundle, result.decisions, released)
             send({"ok": True, **board.to_dict()})
         except MemoryError:
             send({"ok": False, "code": "memory", "error": "scoring needed more memory than the sandbox allows"})

@@ -500,7 +500,10 @@ class SubmissionService:
         track_id = self.track_ids[bundle.track_id]
         S, P, B = Submission.__table__, ResultPoint.__table__, Breakdown.__table__
         with self.engine.connect() as conn:
-            rows = conn.execute(select(P.c.submission_id, P.c.point, B.c.accuracy, B.c.cost, B.c.rank_score)
+            # A router's group cost is not shown (see evaluator.ladder): its slice is drawn at its overall cost.
+            rows = conn.execute(select(P.c.submission_id, P.c.point, B.c.accuracy,
+                                       func.coalesce(B.c.cost, P.c.cost).label("cost"),
+                                       func.coalesce(B.c.rank_score, P.c.rank_score).label("rank_score"))
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
                                 .where(S.c.track_id == track_id, S.c.status == Status.DONE.value,
                                        S.c.visibility == Visibility.PUBLIC.value, P.c.released, B.c.level == level,
@@ -566,8 +569,9 @@ class SubmissionService:
                     raise ServiceError(f"submission #{submission_id} has no point the Ladder showed; a release "
                                        "scores a final at its best shown point, so choose one that has one")
                 chosen = session.execute(select(func.count()).select_from(Submission).where(
-                    Submission.owner_id == user.id, Submission.track_id == sub.track_id,
-                    Submission.final_choice)).scalar_one()
+                    Submission.owner_id == user.id, Submission.track_id == sub.track_id, Submission.final_choice,
+                    Submission.status == Status.DONE.value, Submission.visibility == Visibility.PUBLIC.value
+                )).scalar_one()
                 if chosen >= MAX_FINAL:
                     raise ServiceError(f"you already chose {MAX_FINAL} final submissions on this track; "
                                        "unchoose one first")

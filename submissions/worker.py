@@ -74,8 +74,10 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
     return len(public)
 
 
-def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str) -> int:
-    """Queue each stored starter router of a track once, as a ``starter`` entry scored like any upload."""
+def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str,
+                  seen: dict[str, tuple[int, int]] | None = None) -> int:
+    """Queue each stored starter router of a track once, as a ``starter`` entry scored like any upload.
+    ``seen``: files handled before, by (mtime, size); those unchanged are skipped without being read."""
     from sqlalchemy.exc import IntegrityError
 
     from submissions.routers.starters import list_starters
@@ -84,6 +86,10 @@ def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int,
     added = 0
     store = FileStore(store_dir)
     for name, path, info in list_starters(track):
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+        if seen is not None and seen.get(str(path)) == key:
+            continue
         data = path.read_bytes()
         digest = store.put(data)
         try:
@@ -93,16 +99,20 @@ def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int,
                     Submission.track_id == track_id, Submission.kind == Kind.STARTER.value,
                     Submission.dedup_key == f"starter:{digest}"[:64])).first()
                 if exists:
+                    if seen is not None:
+                        seen[str(path)] = key
                     continue
                 session.add(Submission(
                     owner_id=owner.id, track_id=track_id, kind=Kind.STARTER.value, split="test", router_name=name,
                     team="routerboard starter", router_type="feature-level", uses_images=True,
                     description=f"{info.get('router', '')} router from submissions/routers, trained on the public "
-                                f"split with VL-RouterBench's λ soft labels ({info.get('encoder', '')} text features)",
+                                "split; a sweep of λ (the accuracy–cost trade-off) written as one curve",
                     code_url="", file_sha256=digest, file_format="csv", file_size=len(data),
                     ladder_key=f"starter:{name}",
                     dedup_key=f"starter:{digest}"[:64], status=Status.PENDING.value, created_at=jobs.utcnow()))
             added += 1
+            if seen is not None:
+                seen[str(path)] = key
         except IntegrityError:
             continue
     return added
@@ -124,6 +134,8 @@ class Worker:
         #: track id → its name@version, for the starter files that may appear while the worker runs
         self._tracks: dict[int, str] = {}
         self._starters_checked = 0.0
+        #: starter file → (mtime, size) when last queued (or found queued)
+        self._starter_files: dict[str, tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ set-up
     def prepare(self) -> None:
@@ -141,7 +153,8 @@ class Worker:
             added = seed_references(self.factory, box, public, track_id)
             if added:
                 log.info("scored %d reference entries for %s", added, public.track_id)
-            queued = seed_starters(self.factory, str(self.settings.store_dir), track_id, public.track_id)
+            queued = seed_starters(self.factory, str(self.settings.store_dir), track_id, public.track_id,
+                                   self._starter_files)
             if queued:
                 log.info("queued %d starter routers for %s", queued, public.track_id)
 
@@ -198,7 +211,8 @@ class Worker:
     STARTER_POLL_SECONDS = 10.0
 
     def _queue_new_starters(self) -> int:
-        """Queue starter files written since start-up (the app trains them in the background)."""
+        """Queue starter files written since start-up (the app trains them in the background). A file
+        already seen unchanged costs a ``stat``, not a read: the folder can be watched all day."""
         now = time.monotonic()
         if now - self._starters_checked < self.STARTER_POLL_SECONDS:
             return 0
@@ -206,7 +220,7 @@ class Worker:
         added = 0
         for track_id, name in self._tracks.items():
             try:
-                added += seed_starters(self.factory, str(self.settings.store_dir), track_id, name)
+                added += seed_starters(self.factory, str(self.settings.store_dir), track_id, name, self._starter_files)
             except Exception:  # a half-visible file or a busy database: the next poll tries again
                 log.exception("could not queue new starter routers of %s", name)
         if added:
@@ -281,7 +295,7 @@ class Worker:
                                what="ladder read") if job.ladder_key else None)
             result = self.sandboxes[job.track_id].run({
                 "sha256": job.file_sha256, "format": job.file_format, "gzip": job.file_gzip, "split": job.split,
-                "ladder": {"refs": ladder.refs if ladder else [], "name": f"#{job.submission_id}"}})
+                "ladder": {"refs": ladder.refs if ladder else []}})
             if self._stop.is_set() and not result.ok:  # interrupted by stop(): nothing was scored
                 if self._db(jobs.release, self.factory, job.submission_id, self.worker_id, what="release",
                             max_wait=2.0):

@@ -61,10 +61,7 @@ def test_same_answers_as_in_process(wide, pool):
                        ("p.jsonl", b'{"sample_id": "s1", "model_id": "a", "model_id": "b"}\n')):
         here, there = validate(wide, data, name), pool.validate(wide, data, name)
         assert there.to_dict() == here.to_dict(), name
-        if here.decisions is not None:
-            assert there.decisions.points == here.decisions.points
-            assert np.array_equal(there.decisions.choices, here.decisions.choices)
-            assert there.decisions.choices.dtype == np.int64
+        assert there.decisions is None  # the verdict only: the worker validates the stored file again
 
 
 def test_memory_exhaustion_is_a_problem_and_the_pool_recovers(wide):

@@ -22,32 +22,26 @@ def flips(k: int, n: int = N) -> np.ndarray:
 
 
 def test_first_point_is_always_released():
-    (v,) = climb(flips(0)[:, None], np.ones((N, 1)), ["a"], np.zeros((N, 0)), np.zeros((N, 0)), [])
-    assert v == Verdict("a", True)
+    assert list(climb(flips(0)[:, None], np.ones((N, 1)), np.zeros((N, 0)), np.zeros((N, 0)))) == [True]
 
 
 def test_one_changed_sample_is_held_ten_are_released():
     # one flip: mean 1/n, sd 1/sqrt(n) → exactly one standard error; the threshold is 2.5
-    (held,) = climb(flips(1)[:, None], np.ones((N, 1)), ["b"], ZERO, np.ones((N, 1)), ["#1 · a"])
-    assert held == Verdict("b", False)
+    assert not climb(flips(1)[:, None], np.ones((N, 1)), ZERO, np.ones((N, 1)))[0]
     # ten flips: mean 0.1, sd 0.3015 → 3.3 standard errors
-    (released,) = climb(flips(10)[:, None], np.ones((N, 1)), ["c"], ZERO, np.ones((N, 1)), ["#1 · a"])
-    assert released.released
+    assert climb(flips(10)[:, None], np.ones((N, 1)), ZERO, np.ones((N, 1)))[0]
     # the threshold decides: at 4 standard errors ten flips are held
     strict = LadderSettings(threshold_se=4.0)
-    assert not climb(flips(10)[:, None], np.ones((N, 1)), ["c"], ZERO, np.ones((N, 1)), ["a"], strict)[0].released
+    assert not climb(flips(10)[:, None], np.ones((N, 1)), ZERO, np.ones((N, 1)), strict)[0]
 
 
 def test_a_significantly_cheaper_point_is_released_even_when_less_accurate():
     cost_ref = np.full((N, 1), 1.0)
-    cheaper = np.full(N, 0.5)
-    (v,) = climb(np.zeros((N, 1)), cheaper[:, None], ["cheap"], np.ones((N, 1)), cost_ref, ["best"])
-    assert v.released
+    assert climb(np.zeros((N, 1)), np.full((N, 1), 0.5), np.ones((N, 1)), cost_ref)[0]
     # cheaper on one sample only: held
     one = np.ones(N)
     one[0] = 0.5
-    (w,) = climb(np.zeros((N, 1)), one[:, None], ["probe"], np.ones((N, 1)), cost_ref, ["best"])
-    assert w == Verdict("probe", False)
+    assert not climb(np.zeros((N, 1)), one[:, None], np.ones((N, 1)), cost_ref)[0]
 
 
 def test_cheaper_must_also_be_a_real_step():
@@ -56,28 +50,24 @@ def test_cheaper_must_also_be_a_real_step():
     cheaper points would buy a release per step."""
     ref_c = np.full((N, 1), 1.0)
     for factor, released in ((0.95, False), (0.89, True)):
-        (v,) = climb(np.zeros((N, 1)), np.full((N, 1), factor), ["c"], np.ones((N, 1)), ref_c, ["best"])
-        assert v.released is released, factor
+        assert climb(np.zeros((N, 1)), np.full((N, 1), factor), np.ones((N, 1)), ref_c)[0] == released, factor
     # more accurate needs no cost step
-    (v,) = climb(np.ones((N, 1)), np.full((N, 1), 0.99), ["a"], np.zeros((N, 1)), ref_c, ["r"])
-    assert v.released
+    assert climb(np.ones((N, 1)), np.full((N, 1), 0.99), np.zeros((N, 1)), ref_c)[0]
 
 
 def test_a_point_must_beat_every_released_point():
     # released: a cheap weak point and an expensive strong one; the new point is more accurate than
-    # the weak one but not than the strong one, and not cheaper than the cheap one → held by the strong one
+    # the weak one but neither more accurate nor cheaper than the strong one → held
     ref_q = np.stack([flips(0), flips(60)], axis=1)
     ref_c = np.stack([np.full(N, 0.1), np.full(N, 1.0)], axis=1)
-    (v,) = climb(flips(55)[:, None], np.full((N, 1), 1.0), ["mid"], ref_q, ref_c, ["weak", "strong"])
-    assert v == Verdict("mid", False)
+    assert not climb(flips(55)[:, None], np.full((N, 1), 1.0), ref_q, ref_c)[0]
 
 
 def test_points_of_a_file_are_judged_most_expensive_first_and_join_the_ladder():
     # three points: expensive+accurate, cheap, and a copy of the cheap one that differs in one sample
     q = np.stack([flips(50), flips(0), flips(1)], axis=1)
     c = np.stack([np.full(N, 1.0), np.full(N, 0.1), np.full(N, 0.1)], axis=1)
-    verdicts = climb(q, c, ["x", "y", "z"], np.zeros((N, 0)), np.zeros((N, 0)), [])
-    assert verdicts == [Verdict("x", True), Verdict("y", True), Verdict("z", False)]
+    assert list(climb(q, c, np.zeros((N, 0)), np.zeros((N, 0)))) == [True, True, False]
 
 
 @settings(max_examples=200, deadline=None)
@@ -129,9 +119,11 @@ def test_shown_report_derives_everything_from_shown_values():
     assert p["rank_score"] == pytest.approx(float(rank_score(0.612, 0.00123, 0.0001, 0.01)), abs=1e-12)
     assert p["per_family"]["STEM"]["accuracy"] == pytest.approx(0.65)  # 8/300 → step 0.05
     assert p["per_dataset"]["AI2D"]["accuracy"] == pytest.approx(0.7)  # 8/160 → step 0.05
+    # a group's cost is not shown: one sample moves a small group's mean cost by several display steps
+    assert p["per_dataset"]["AI2D"]["cost"] is None and p["per_dataset"]["AI2D"]["rank_score"] is None
     assert shown["held"] == [{"point": "b"}]  # held, and nothing about why
     assert shown["point_order"] == ["a", "b"]
     assert shown["curve"] is None  # one released point: no curve
     serialised = repr(shown)
-    for hidden in ("0.61234", "0.00123456", "0.6666", "0.7123", "0.6125"):
+    for hidden in ("0.61234", "0.00123456", "0.6666", "0.7123", "0.6125", "0.001234", "0.0011"):
         assert hidden not in serialised
