@@ -93,12 +93,16 @@ def significant_gain(new: np.ndarray, released: np.ndarray, threshold_se: float)
     if released.shape[1] == 0 or n == 0:
         return np.zeros(released.shape[1:], dtype=bool)
     d = new[:, None] - released
-    # The test is scale-free; scaling each column to max |d| = 1 keeps tiny differences (costs of a
-    # fraction of a cent) from underflowing to sd = 0 when squared.
-    scale = np.abs(d).max(axis=0)
-    d = d / np.where(scale > 0, scale, 1.0)
     mean = d.mean(axis=0)
     sd = d.std(axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+    tiny = (sd == 0) & (mean != 0)
+    if tiny.any() and n > 1:
+        # The test is scale-free: differences so small (subnormal) that their squares underflow to
+        # sd = 0 are scaled to max |d| = 1 first, so they are not taken for a constant, sure gain.
+        scale = np.abs(d).max(axis=0)
+        scaled = d / np.where(scale > 0, scale, 1.0)
+        mean = np.where(tiny, scaled.mean(axis=0), mean)
+        sd = np.where(tiny, scaled.std(axis=0, ddof=1), sd)
     return (mean > 0) & (mean > threshold_se * sd / math.sqrt(n))
 
 

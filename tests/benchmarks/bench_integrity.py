@@ -132,7 +132,7 @@ def decoding(board: Board, bundle, n_points: int, per_dataset: bool, rng) -> tup
                 if a is None or b is None:
                     continue  # held: the board says nothing
                 q_ok = round((a[0] - b[0]) * a[2]) == dq and abs((a[0] - b[0]) * a[2] - dq) < 1e-6
-                c_ok = abs((a[1] - b[1]) * a[2] - dc) <= 1e-9 * abs(dc)
+                c_ok = a[1] is not None and b[1] is not None and abs((a[1] - b[1]) * a[2] - dc) <= 1e-9 * abs(dc)
                 if is_raw:
                     rq, rc = rq + q_ok, rc + c_ok
                 else:
