@@ -200,7 +200,7 @@ def test_round_trip_publish_pull_train_validate_submit(small_track, published, t
     from evaluator.board import score_for_board
 
     decisions = evaluator.decisions_from_frame(hidden_bundle, result.predictions, "test")
-    shown = score_for_board(hidden_bundle, decisions, name=f"#{finished['id']}").public
+    shown = score_for_board(hidden_bundle, decisions).public
     assert finished["status"] == "DONE" and finished["points"]
     assert [p["point"] for p in finished["points"]] == [p["point"] for p in shown["points"]]
     assert finished["held"] == shown["held"]
