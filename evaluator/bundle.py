@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evaluator.errors import BundleError, HiddenPartMissing
-from evaluator.parts import TEST, assign_parts, check_parts, parse_split
+from evaluator.parts import PARTS, TEST, assign_parts, check_parts, parse_split
 
 #: 2: the public/private assignment of test rows moved from public/samples.parquet to hidden/.
 FORMAT_VERSION = 2
@@ -304,8 +304,7 @@ class Bundle:
         if self.output_tokens is not None:
             np.save(out / "output_tokens.npy", np.ascontiguousarray(self.output_tokens[test]))
         assert self.parts is not None
-        _write_parquet(pd.DataFrame({"sample_id": self.samples.loc[test, "sample_id"].astype(str).to_numpy(),
-                                     "part": self.parts[test].astype(str)}), out / "parts.parquet")
+        _write_parts(self.samples, self.parts, out)
         manifest = {"track": self.track_id, "n_test": int(test.sum()),
                     "test_ids_sha256": _ids_digest(self.samples.loc[test, "sample_id"])}
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -428,6 +427,13 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
     )
 
 
+def _write_parts(samples: pd.DataFrame, parts: np.ndarray, hidden_dir: Path) -> None:
+    """``hidden/parts.parquet``: the test samples, in order, with their part."""
+    test = samples["split"].to_numpy() == TEST
+    _write_parquet(pd.DataFrame({"sample_id": samples.loc[test, "sample_id"].astype(str).to_numpy(),
+                                 "part": np.asarray(parts)[test].astype(str)}), hidden_dir / "parts.parquet")
+
+
 def _read_parts(hidden_dir: Path, samples: pd.DataFrame, is_test: np.ndarray) -> np.ndarray:
     frame = pd.read_parquet(_require(hidden_dir / "parts.parquet", "public/private partition"))
     ids = samples.loc[is_test, "sample_id"].astype(str).to_numpy()
@@ -440,8 +446,8 @@ def _read_parts(hidden_dir: Path, samples: pd.DataFrame, is_test: np.ndarray) ->
 
 def upgrade_bundle(path: str | os.PathLike[str]) -> Path:
     """Bring a format-1 bundle to format 2 in place: its ``part`` column leaves public/samples.parquet
-    for hidden/parts.parquet. Test rows without a label get the seeded default partition. The
-    hidden part must be present (it receives the partition)."""
+    for hidden/parts.parquet. If any test row lacks a valid label, the whole partition is drawn anew
+    (:func:`evaluator.parts.assign_parts`, secret seed). The hidden part must be present (it receives it)."""
     root = Path(path)
     public, hidden = root / "public", root / "hidden"
     meta_path = _require(public / "bundle.json", "track metadata")
@@ -457,10 +463,9 @@ def upgrade_bundle(path: str | os.PathLike[str]) -> Path:
     is_test = samples["split"].to_numpy() == TEST
     given = samples["part"].astype(str).to_numpy() if "part" in samples.columns else np.full(len(samples), "")
     parts = np.where(is_test, given, "").astype(object)
-    if not np.isin(parts[is_test], ("public", "private")).all():
+    if not np.isin(parts[is_test], PARTS).all():
         parts = assign_parts(samples.drop(columns=["part"], errors="ignore"))
-    _write_parquet(pd.DataFrame({"sample_id": samples.loc[is_test, "sample_id"].astype(str).to_numpy(),
-                                 "part": parts[is_test].astype(str)}), hidden / "parts.parquet")
+    _write_parts(samples, parts, hidden)
     _write_parquet(samples.loc[:, list(SAMPLE_COLUMNS)], public / "samples.parquet")
     meta["format_version"] = FORMAT_VERSION
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -25,13 +25,6 @@ PRIVATE_SPLIT = f"{TEST}:{PRIVATE}"
 PUBLIC_FRACTION = 0.5
 
 
-def part_split(part: str) -> str:
-    """The split name under which ``part`` of the test split is scored."""
-    if part not in PARTS:
-        raise ValueError(f"unknown part {part!r}; one of {list(PARTS)}")
-    return f"{TEST}:{part}"
-
-
 def parse_split(split: str) -> tuple[str, str | None]:
     """``"test:public"`` → ``("test", "public")``; a plain split → ``(split, None)``."""
     base, _, part = split.partition(":")

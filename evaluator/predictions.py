@@ -26,7 +26,8 @@ MAX_POINTS = 100
 #: a point label is stored and shown (and names a released point, ``#12 · <label>``): short printable text
 MAX_POINT_LABEL = 100
 MAX_EXAMPLES = 5
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: control characters: never in a stored label or shown example (a NUL byte cannot even be stored by PostgreSQL)
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def _examples(values: Any) -> list[Any]:
     out = []
     for v in list(values)[:MAX_EXAMPLES]:
         v = v.item() if isinstance(v, np.generic) else v
-        if isinstance(v, str) and _CONTROL.search(v):
-            v = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
+        if isinstance(v, str) and CONTROL_CHARS.search(v):
+            v = CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
         out.append(v)
     return out
 
@@ -132,7 +133,7 @@ def find_problems_and_decisions(bundle: Bundle, frame: pd.DataFrame, split: str)
     else:
         point_labels = pd.Series(DEFAULT_POINT, index=frame.index)
     point_codes, point_names = _ordered_points(point_labels)
-    bad_labels = [p for p in point_names if len(p) > MAX_POINT_LABEL or _CONTROL.search(p)]
+    bad_labels = [p for p in point_names if len(p) > MAX_POINT_LABEL or CONTROL_CHARS.search(p)]
     if bad_labels:
         problems.append(Problem("bad_point_label",
                                 f"{len(bad_labels)} point label(s) are longer than {MAX_POINT_LABEL} characters or "

@@ -8,6 +8,7 @@ loads bundles with ``hidden=False``: it never reads test labels.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import signal
 from pathlib import Path
@@ -27,6 +28,7 @@ from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab,
                               track_badge)
 from submissions.config import Settings
 from submissions.routers import background
+from submissions.sandbox import die_with_parent
 from submissions.service import ServiceError, SubmissionService
 
 
@@ -230,14 +232,8 @@ def start_starter_trainers(service: SubmissionService) -> list[subprocess.Popen]
     return procs
 
 
-def _term_with_parent() -> None:
-    """In the worker child: get SIGTERM (a graceful stop) when the app process dies, however it dies."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+#: in the worker and trainer children: a graceful stop (SIGTERM) when the app process dies
+_term_with_parent = functools.partial(die_with_parent, signal.SIGTERM)
 
 
 def start_worker() -> subprocess.Popen:

@@ -3,7 +3,7 @@
 A public leaderboard is read far more often than it changes. Everything a visitor's handler would
 otherwise rebuild from the database — the rows, the ranked numeric frame, the arrays the Pareto
 plot and the budget answer are made of — is derived here once per board version (the service bumps
-it with every change: a result written, an entry withdrawn or hidden, a release cut) and kept; a
+it with every change: a result written, an entry withdrawn, hidden or re-run) and kept; a
 handler then only filters, sorts, slices a page and draws.
 """
 
@@ -75,15 +75,16 @@ class Boards:
     def view(self, track: str, board: str | None = LIVE) -> BoardView:
         release = release_id(board)
         key = (track, f"release:{release}" if release is not None else LIVE)
-        version = -1 if release is not None else self.service.board_version(track)  # a release never changes
         hit = self._views.get(key)
+        if release is not None:  # a release never changes
+            if hit is None:
+                hit = self._views[key] = BoardView.build(-1, self.service.release_rows(release), self.families(track))
+            return hit
+        version, rows = self.service.board(track)  # cached by the service per version: one small query
         if hit is not None and hit.version == version:
             return hit
         with self._lock:  # one rebuild per change, however many visitors arrive at once
             hit = self._views.get(key)
             if hit is None or hit.version != version:
-                rows = (self.service.release_rows(release) if release is not None
-                        else self.service.leaderboard_rows(track))
-                hit = BoardView.build(version, rows, self.families(track))
-                self._views[key] = hit
+                hit = self._views[key] = BoardView.build(version, rows, self.families(track))
         return hit

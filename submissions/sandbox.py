@@ -55,12 +55,13 @@ class SandboxResult:
 
 
 # ----------------------------------------------------------------------------------- child side
-def _die_with_parent() -> None:
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """In a child process: receive ``sig`` when the parent dies, however it dies (PR_SET_PDEATHSIG)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)
     except OSError:
         pass
 
@@ -165,7 +166,7 @@ def _child_main(argv: list[str]) -> int:
     parser.add_argument("--store", required=True)
     parser.add_argument("--memory-bytes", type=int, required=True)
     args = parser.parse_args(argv)
-    _die_with_parent()
+    die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
 
     import evaluator

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 import evaluator
-from evaluator.predictions import Problem
+from evaluator.predictions import CONTROL_CHARS, Problem
 from submissions import queue as jobs
 from submissions import releases
 from submissions.config import Settings
@@ -37,14 +37,13 @@ MAX_URL = 2000
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+_LINE_BREAKS = "\t\n\r"
 
 
 def _control_chars(text: str, allow_newlines: bool) -> str:
     """The control characters in ``text``, named (``NUL, U+001B``); empty when there are none.
     Tabs and newlines are fine in a multi-line field only."""
-    found = sorted(set((_CONTROL if allow_newlines else _CONTROL_OR_NEWLINE).findall(text or "")))
+    found = sorted(set(CONTROL_CHARS.findall(text or "")) - (set(_LINE_BREAKS) if allow_newlines else set()))
     return ", ".join("NUL" if c == "\x00" else f"U+{ord(c):04X}" for c in found)
 
 
@@ -425,20 +424,24 @@ class SubmissionService:
         with self.engine.connect() as conn:
             return int(conn.execute(select(Track.board_version).where(Track.id == track_id)).scalar_one())
 
-    def leaderboard_rows(self, track: str | None = None) -> list[dict[str, Any]]:
-        """The board's rows (see :meth:`read_board`), read from the database once per board version:
-        every visitor between two changes gets the same list (callers must not modify it)."""
+    def board(self, track: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        """The board version and its rows (see :meth:`read_board`), read from the database once per
+        version: every visitor between two changes gets the same list (callers must not modify it)."""
         track = track or self.default_track
         version = self.board_version(track)
         hit = self._boards.get(track)
         if hit is not None and hit[0] == version:
-            return hit[1]
+            return hit
         with self._board_locks.setdefault(track, threading.Lock()):  # one reader per change, not one per visitor
             hit = self._boards.get(track)
             if hit is None or hit[0] != version:
                 hit = (version, self.read_board(track))
                 self._boards[track] = hit
-        return hit[1]
+        return hit
+
+    def leaderboard_rows(self, track: str | None = None) -> list[dict[str, Any]]:
+        """The live board's rows, best rank first (shared between callers: do not modify)."""
+        return self.board(track)[1]
 
     def read_board(self, track: str | None = None) -> list[dict[str, Any]]:
         """One row per public DONE entry (reference entries included), at its best-rank-score point,
