@@ -7,7 +7,7 @@ test matrices and which test row is public or private), and it returns aggregate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from evaluator.bundle import Bundle
 from evaluator.ladder import DEFAULT_SETTINGS, LadderSettings, Verdict, climb, shown_report
 from evaluator.parts import PRIVATE_SPLIT, PUBLIC_SPLIT
 from evaluator.predictions import Decisions, restrict
+from evaluator.pricing import has_tokens, token_sums
 from evaluator.report import per_sample, score_decisions
 
 
@@ -39,9 +40,21 @@ class BoardResult:
     public: dict[str, Any]
     private: dict[str, Any]
     verdicts: list[Verdict]
+    #: per released point, its per-model input and then output token sums on the public part (what
+    #: re-pricing needs; hidden data, stored on the server and never shown); empty without token data
+    tokens: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": self.public, "private": self.private}
+        return {"report": self.public, "private": self.private, "tokens": self.tokens}
+
+
+def point_tokens(bundle: Bundle, decisions: Decisions, only: set[str] | None = None) -> dict[str, list[float]]:
+    """Per point label, ``[input sums per model…, output sums per model…]`` on the decisions' rows."""
+    if not has_tokens(bundle):
+        return {}
+    inp, out = token_sums(bundle, decisions)
+    return {label: [*map(float, inp[k]), *map(float, out[k])] for k, label in enumerate(decisions.points)
+            if only is None or label in only}
 
 
 def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | None = None,
@@ -60,17 +73,22 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
     # Kept for releases, which show one point per final at the Ladder's precision with an interval
     # computed from that: no bootstrap and no test against the best single model are needed here.
     private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), replicates=0).to_dict()
-    return BoardResult(shown_report(exact, verdicts, settings), private, verdicts)
+    tokens = point_tokens(bundle, public, {v.point for v in verdicts if v.released})
+    return BoardResult(shown_report(exact, verdicts, settings), private, verdicts, tokens)
 
 
 def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:
     """Reference entries (fixed routings: single models, baselines, the oracle and its curve) on each
-    part, exactly: ``{"public": {name: report}, "private": {name: report}}``."""
-    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report, score_references
+    part, exactly: ``{"public": {name: report}, "private": {name: report}, "tokens": {name: {point:
+    sums}}}`` — the token sums of the public part, for re-pricing (the oracle curve has none: its
+    points are thresholds of the track's own prices)."""
+    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report, reference_entries, score_references
 
-    out = {}
+    out: dict[str, Any] = {}
     for key, split in (("public", PUBLIC_SPLIT), ("private", PRIVATE_SPLIT)):
         refs = {k: v.to_dict() for k, v in score_references(bundle, split).items()}
         refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
         out[key] = refs
+    out["tokens"] = {e.name: point_tokens(bundle, Decisions(PUBLIC_SPLIT, ["default"], e.choice[None, :]))
+                     for e in reference_entries(bundle, PUBLIC_SPLIT)}
     return out

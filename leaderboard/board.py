@@ -10,19 +10,24 @@ handler then only filters, sorts, slices a page and draws.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evaluator.pricing import PriceTable, track_table
 from leaderboard.figures import achievable_points
+from leaderboard.prices import Repriced, reprice_rows
 from leaderboard.tables import raw_frame
 
 #: the board selector's value for the live board (a release is ``release:<id>``)
 LIVE = "live"
 #: rows per page of the leaderboard table (and the JSON API's default page)
 PAGE_SIZE = 100
+#: re-priced views kept per process (each is one table's board at one version)
+REPRICED_KEPT = 32
 
 
 def release_id(board: str | None) -> int | None:
@@ -46,6 +51,8 @@ class BoardView:
     labels: list[str]
     #: small per-view memo (CSV exports per filter set), dropped with the view
     memo: dict = field(default_factory=dict)
+    #: set when the view is the live board under another price table than the track's
+    repriced: Repriced | None = None
 
     @classmethod
     def build(cls, version: int, rows: list[dict[str, Any]], families: list[str]) -> "BoardView":
@@ -70,9 +77,31 @@ class Boards:
         self.service = service
         self.families = families
         self._views: dict[tuple[str, str], BoardView] = {}
+        self._repriced: OrderedDict[tuple[str, int, str], BoardView] = OrderedDict()
         self._lock = threading.Lock()
 
-    def view(self, track: str, board: str | None = LIVE) -> BoardView:
+    def view(self, track: str, board: str | None = LIVE, table: PriceTable | None = None) -> BoardView:
+        """The board as shown; with ``table`` (live board only), re-priced under it — derived once per
+        board version and table, so a visitor's edit costs one re-pricing and paging costs nothing.
+        Raises :class:`evaluator.pricing.PriceTableError` when the track cannot be re-priced."""
+        base = self._view(track, board)
+        bundle = self.service.bundle(track)
+        if table is None or release_id(board) is not None or table.same_prices(track_table(bundle)):
+            return base
+        key = (track, base.version, table.key)
+        hit = self._repriced.get(key)
+        if hit is None:
+            _, data = self.service.repricing_data(track)
+            rep = reprice_rows(base.rows, data, table, bundle.model_ids)
+            hit = BoardView.build(base.version, rep.rows, self.families(track))
+            hit.repriced = rep
+            with self._lock:
+                self._repriced[key] = hit
+                while len(self._repriced) > REPRICED_KEPT:
+                    self._repriced.popitem(last=False)
+        return hit
+
+    def _view(self, track: str, board: str | None = LIVE) -> BoardView:
         release = release_id(board)
         key = (track, f"release:{release}" if release is not None else LIVE)
         hit = self._views.get(key)

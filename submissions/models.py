@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, false, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,6 +46,9 @@ class Track(Base):
     #: bumped by every change of what the board shows (a result written, an entry withdrawn, hidden or
     #: re-run, reference entries scored): readers derive the board once per version, not per visitor
     board_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: what re-pricing needs of the track (``evaluator.pricing.PricingBasis``), computed by a worker
+    #: where the hidden part is; read by the web process to derive cost bounds under any price table
+    pricing: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Submission(Base):
@@ -100,6 +103,11 @@ class Submission(Base):
     ladder_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     #: chosen by its owner as a final submission, scored in releases on the private part
     final_choice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the router's own inference throughput, K tokens/s over the test questions, and where it was
+    #: measured; ``throughput_source`` says who measured it (see submissions.status.Throughput)
+    throughput: Mapped[float | None] = mapped_column(Float, nullable=True)
+    throughput_hardware: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    throughput_source: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     owner: Mapped[User] = relationship()
     track: Mapped[Track] = relationship()
@@ -120,6 +128,10 @@ class ResultPoint(Base):
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: per model, the input and then the output token sums of the public-part samples the point
+    #: routed to it (float64 bytes, 2 × models): re-pricing data, never served (it is what hidden
+    #: costs are made of); NULL without token data
+    tokens: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     accuracy_lo: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_hi: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost_lo: Mapped[float | None] = mapped_column(Float, nullable=True)

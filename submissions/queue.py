@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -201,7 +202,7 @@ def ladder_state(factory: sessionmaker[Session], track_id: int, ladder_key: str,
 
 
 def add_results(session: Session, submission_id: int, report: dict[str, Any],
-                private: dict[str, Any] | None = None) -> dict[str, Any]:
+                private: dict[str, Any] | None = None, tokens: dict[str, list[float]] | None = None) -> dict[str, Any]:
     """Insert the aggregate results of a report; returns the submission columns to set.
 
     ``report`` is what may be shown: the released points (or a reference entry's exact points) and,
@@ -209,13 +210,15 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any],
     points = report["points"]
     order = {label: k for k, label in enumerate(report.get("point_order") or [p["point"] for p in points])}
     best = max(range(len(points)), key=lambda k: (points[k]["rank_score"] or 0.0, -k)) if points else None
+    tokens = tokens or {}
     for p in points:
         ci = p.get("ci", {})
         paired = p.get("paired_test", {})
+        sums = tokens.get(str(p["point"]))
         rp = ResultPoint(
             submission_id=submission_id, point=str(p["point"]), point_order=order.get(p["point"], len(order)),
             released=True, accuracy=p["accuracy"], cost=p["cost"], total_cost=p["total_cost"],
-            rank_score=p["rank_score"],
+            rank_score=p["rank_score"], tokens=np.asarray(sums, dtype="<f8").tobytes() if sums else None,
             accuracy_lo=(ci.get("accuracy") or [None, None])[0], accuracy_hi=(ci.get("accuracy") or [None, None])[1],
             cost_lo=(ci.get("cost") or [None, None])[0], cost_hi=(ci.get("cost") or [None, None])[1],
             rank_score_lo=(ci.get("rank_score") or [None, None])[0],
@@ -251,7 +254,8 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any],
 
 
 def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report: dict[str, Any],
-             private: dict[str, Any] | None = None, ladder: LadderState | None = None) -> bool:
+             private: dict[str, Any] | None = None, ladder: LadderState | None = None,
+             tokens: dict[str, list[float]] | None = None) -> bool:
     """Write results and mark DONE in one transaction — only while the lease is still ours (False
     otherwise). With ``ladder``, only if the participant's Ladder is still at the version the file
     was judged against: else :class:`StaleLadder` is raised and nothing is written."""
@@ -271,7 +275,7 @@ def complete(factory: sessionmaker[Session], job_id: int, worker_id: str, report
                 raise StaleLadder(f"ladder {ladder.ladder_key} moved past version {ladder.version}")
         session.execute(delete(ResultPoint).where(ResultPoint.submission_id == job_id))
         session.execute(delete(PrivatePoint).where(PrivatePoint.submission_id == job_id))
-        columns = add_results(session, job_id, report, private)
+        columns = add_results(session, job_id, report, private, tokens)
         session.flush()
         bump_board(session, track_id)
         return _finish(session, job_id, worker_id, status=Status.DONE.value, error=None, problems=None, **columns)

@@ -49,6 +49,10 @@ class SandboxResult:
     report: dict[str, Any] | None = None
     private: dict[str, Any] | None = None
     references: dict[str, Any] | None = None
+    #: per released point, its public-part token sums (re-pricing data; see evaluator.board)
+    tokens: dict[str, list[float]] = field(default_factory=dict)
+    #: the track's pricing basis (``evaluator.pricing.PricingBasis.to_dict``), for a "pricing" job
+    pricing: dict[str, Any] | None = None
     code: str = ""
     error: str = ""
     problems: list[dict[str, Any]] = field(default_factory=list)
@@ -203,6 +207,11 @@ def _child_main(argv: list[str]) -> int:
             if job.get("type") == "references":
                 send({"ok": True, "references": score_references_for_board(bundle)})
                 continue
+            if job.get("type") == "pricing":
+                from evaluator.pricing import pricing_basis
+
+                send({"ok": True, "pricing": pricing_basis(bundle).to_dict()})
+                continue
             limits = Limits(int(job["max_bytes"]), int(job["max_decompressed_bytes"]))
             result = decided.validate(job["sha256"], job["format"], bool(job.get("gzip")), limits)
             if not result.ok or result.decisions is None:
@@ -302,7 +311,8 @@ class Sandbox:
             self.close()
         if answer.get("ok"):
             return SandboxResult(True, report=answer.get("report"), private=answer.get("private"),
-                                 references=answer.get("references"))
+                                 references=answer.get("references"), tokens=answer.get("tokens") or {},
+                                 pricing=answer.get("pricing"))
         return SandboxResult(False, code=answer.get("code", "error"), error=answer.get("error", ""),
                              problems=answer.get("problems") or [])
 

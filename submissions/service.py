@@ -7,18 +7,21 @@ and scores come from the database, where workers write aggregates.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 import evaluator
 from evaluator.predictions import CONTROL_CHARS, Problem
+from evaluator.pricing import PricingBasis
 from submissions import queue as jobs
 from submissions import releases
 from submissions.config import Settings
@@ -27,13 +30,15 @@ from submissions.formats import Limits
 from submissions.isolation import validate_isolated
 from submissions.models import (Breakdown, QuotaUsage, Release, ReleaseEntry, ResultPoint, Submission,
                                 Track, User, Worker)
-from submissions.status import ROUTER_TYPES, Kind, Status, Visibility
+from submissions.status import ROUTER_TYPES, Kind, Status, Throughput, Visibility
 from submissions.store import FileStore, sha256
 from submissions.validation import ValidationResult
 
 MAX_NAME = 100
 MAX_TEXT = 5000
 MAX_URL = 2000
+#: K tokens/s: a stated throughput above this is a typo (the fastest inference stacks serve well under it)
+MAX_THROUGHPUT = 1e5
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
@@ -70,14 +75,29 @@ class SubmissionMeta:
     description: str = ""
     uses_images: bool = False
     visibility: str = Visibility.PUBLIC.value
+    #: the router's own inference throughput in K tokens/s over the test questions (self-reported),
+    #: and the hardware it was measured on (required with a throughput)
+    throughput: float | None = None
+    hardware: str = ""
 
     def problems(self) -> list[Problem]:
         out: list[Problem] = []
+        if self.throughput is not None:
+            value = self.throughput
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 < value <= MAX_THROUGHPUT:
+                out.append(Problem("bad_throughput", f"throughput must be a number of K tokens/s above 0 and at most "
+                                   f"{MAX_THROUGHPUT:g} (leave it empty if not measured)", [str(value)[:40]]))
+            if not self.hardware.strip():
+                out.append(Problem("missing_hardware", "say which hardware the throughput was measured on "
+                                   "(e.g. '1× A100 80GB, batch 32')"))
+        if len(self.hardware) > MAX_NAME:
+            out.append(Problem("too_long", f"the hardware is at most {MAX_NAME} characters"))
         if not self.router_name.strip():
             out.append(Problem("missing_router_name", "give the router a name"))
         for label, value, multiline in (("router name", self.router_name, False), ("team", self.team, False),
                                         ("description", self.description, True), ("paper link", self.paper_url, False),
-                                        ("code link", self.code_url, False)):
+                                        ("code link", self.code_url, False), ("hardware", self.hardware, False)):
             bad = _control_chars(value, allow_newlines=multiline)
             if bad:
                 out.append(Problem("control_characters", f"the {label} contains control characters ({bad}); "
@@ -152,6 +172,10 @@ class SubmissionView:
     #: operating points in the file, and how many of them the Ladder released (DONE only)
     n_points: int = 0
     n_released: int | None = None
+    #: the router's throughput (K tokens/s), its hardware and who measured it (see status.Throughput)
+    throughput: float | None = None
+    throughput_hardware: str = ""
+    throughput_source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +197,7 @@ class SubmissionService:
         self.track_ids: dict[str, int] = {}
         #: track → (board version, rows): the board is derived once per change (see leaderboard_rows)
         self._boards: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+        self._tokens: dict[str, tuple[int, RepricingData]] = {}
         self._board_locks: dict[str, threading.Lock] = {}
         for spec in tracks or [evaluator.DEFAULT_TRACK]:
             self.add_track(spec)
@@ -260,7 +285,11 @@ class SubmissionService:
                                  file_sha256=digest if stored else None, file_format=result.file_format,
                                  file_gzip=result.gzip, file_size=len(data), dedup_key=digest,
                                  created_at=jobs.utcnow(), n_points=len(result.points),
-                                 ladder_key=ladder_key_of(username))
+                                 ladder_key=ladder_key_of(username),
+                                 throughput=float(meta.throughput) if meta.throughput is not None else None,
+                                 throughput_hardware=meta.hardware.strip() if meta.throughput is not None else "",
+                                 throughput_source=Throughput.SELF_REPORTED.value if meta.throughput is not None
+                                 else "")
                 if not result.ok:
                     if self._consume_quota(session, user.id, track_id, "failed") is None:
                         session.rollback()
@@ -328,7 +357,9 @@ class SubmissionService:
             gap_closed=sub.gap_closed, accuracy=headline[0] if headline else None,
             rank_score=headline[1] if headline else None, points=points, held=held,
             final_choice=bool(sub.final_choice), n_points=sub.n_points or 0,
-            n_released=len(points) if with_points and sub.status == Status.DONE.value else n_released)
+            n_released=len(points) if with_points and sub.status == Status.DONE.value else n_released,
+            throughput=sub.throughput, throughput_hardware=sub.throughput_hardware or "",
+            throughput_source=sub.throughput_source or "")
 
     def _can_see(self, sub: Submission, username: str | None, owner: User) -> bool:
         if username is not None and (owner.username == username or username in self.settings.admins):
@@ -458,7 +489,8 @@ class SubmissionService:
         with self.engine.connect() as conn:
             subs = conn.execute(select(S.c.id, S.c.router_name, S.c.team, S.c.router_type, S.c.kind, User.username,
                                        S.c.paper_url, S.c.code_url, S.c.uses_images, S.c.best_point, S.c.nauc, S.c.ps,
-                                       S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description, S.c.n_points)
+                                       S.c.qnc, S.c.gap_closed, S.c.created_at, S.c.description, S.c.n_points,
+                                       S.c.throughput, S.c.throughput_hardware, S.c.throughput_source)
                                 .join(User, User.id == S.c.owner_id).where(visible)).all()
             pts = conn.execute(select(P.c.id, P.c.submission_id, P.c.point, P.c.accuracy, P.c.cost, P.c.total_cost,
                                       P.c.rank_score,
@@ -491,11 +523,46 @@ class SubmissionService:
                 "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi, "p_rank_score": best.p_rank_score,
                 "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc, "gap_closed": sub.gap_closed,
                 "families": fam_by_point.get(best.id, {}), "submitted": _iso(sub.created_at),
+                "throughput": sub.throughput, "throughput_hardware": sub.throughput_hardware or "",
+                "throughput_source": sub.throughput_source or "",
                 "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "total_cost": p.total_cost,
-                            "rank_score": p.rank_score} for p in points],
+                            "rank_score": p.rank_score, "accuracy_lo": p.accuracy_lo, "accuracy_hi": p.accuracy_hi}
+                           for p in points],
             })
         rows.sort(key=lambda r: -r["rank_score"])
         return rows
+
+    def repricing_data(self, track: str | None = None) -> tuple[int, "RepricingData"]:
+        """The board version and what re-pricing the live board needs beyond its rows: per shown point,
+        its token sums (server-side only, never part of a row or an API answer) and per-family accuracy,
+        and the track's pricing basis; read once per version."""
+        track = track or self.default_track
+        version = self.board_version(track)
+        hit = self._tokens.get(track)
+        if hit is not None and hit[0] == version:
+            return hit
+        bundle = self.bundle(track)
+        track_id = self.track_ids[bundle.track_id]
+        S, P, B = Submission.__table__, ResultPoint.__table__, Breakdown.__table__
+        visible = and_(S.c.track_id == track_id, S.c.status == Status.DONE.value,
+                       S.c.visibility == Visibility.PUBLIC.value, P.c.released)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(P.c.submission_id, P.c.point, P.c.tokens).join(S, S.c.id == P.c.submission_id)
+                                 .where(visible, P.c.tokens.is_not(None))).all()
+            fams = conn.execute(select(P.c.submission_id, P.c.point, B.c.name, B.c.accuracy)
+                                .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
+                                .where(visible, B.c.level == "family")).all()
+            basis = conn.execute(select(Track.pricing).where(Track.id == track_id)).scalar_one()
+        families: dict[tuple[int, str], dict[str, float]] = {}
+        for sid, point, name, acc in fams:
+            families.setdefault((int(sid), str(point)), {})[name] = acc
+        m = len(bundle.models)
+        sums = (np.frombuffer(b"".join(r.tokens for r in found), dtype="<f8").reshape(len(found), 2 * m)
+                if found and all(len(r.tokens) == 16 * m for r in found) else np.zeros((0, 2 * m)))
+        keys = {(int(r.submission_id), str(r.point)): k for k, r in enumerate(found)} if len(sums) else {}
+        hit = (version, RepricingData(keys, sums, families, PricingBasis.from_dict(basis)))
+        self._tokens[track] = hit
+        return hit
 
     def slice_points(self, track: str, level: str, name: str) -> dict[int, list[dict[str, float]]]:
         """Per public DONE entry, the (accuracy, cost) of every point on one family or dataset."""
@@ -628,6 +695,18 @@ class SubmissionService:
         with self.factory() as session:
             return int(session.execute(select(func.count()).select_from(Submission).where(
                 Submission.status.in_([Status.PENDING.value, Status.RUNNING.value]))).scalar_one())
+
+
+@dataclass(frozen=True)
+class RepricingData:
+    """Of a live board's shown points: ``keys`` maps (submission id, point) to a row of ``sums`` (per
+    model, input then output tokens on the public part); ``families`` their per-family accuracy (a
+    re-priced entry may headline another point); ``basis`` the track's pricing basis."""
+
+    keys: dict[tuple[int, str], int]
+    sums: np.ndarray
+    families: dict[tuple[int, str], dict[str, float]]
+    basis: PricingBasis
 
 
 def pd_isna(value: Any) -> bool:

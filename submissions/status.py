@@ -30,3 +30,10 @@ class Visibility(str, Enum):
 
 
 ROUTER_TYPES: tuple[str, ...] = ("feature-level", "end-to-end", "rule", "other")
+
+
+class Throughput(str, Enum):
+    """Who measured a router's throughput (K tokens/s of its own inference)."""
+
+    SELF_REPORTED = "self-reported"  # stated by the submitter, with the hardware
+    MEASURED = "measured"            # measured by this project (the starter routers, at prediction time)

@@ -20,7 +20,7 @@ import evaluator
 from submissions import queue as jobs
 from submissions.config import Settings
 from submissions.db import bump_board, connect, ensure_track, ensure_user, is_transient, retrying
-from submissions.models import Submission
+from submissions.models import Submission, Track
 from submissions.sandbox import Sandbox, SandboxLimits
 from submissions.status import Kind, Status, Visibility
 
@@ -67,11 +67,29 @@ def seed_references(factory: sessionmaker[Session], sandbox: Sandbox, bundle_pub
                 session.flush()
             except IntegrityError:
                 return 0
-            columns = jobs.add_results(session, sub.id, report, private.get(name))
+            columns = jobs.add_results(session, sub.id, report, private.get(name),
+                                       (result.references.get("tokens") or {}).get(name))
             for key, value in columns.items():
                 setattr(sub, key, value)
         bump_board(session, track_id)
     return len(public)
+
+
+def seed_pricing(factory: sessionmaker[Session], sandbox: Sandbox, track_id: int) -> bool:
+    """Compute the track's pricing basis once (it needs the hidden part) and keep it with the track,
+    so that the web process can derive cost bounds under any price table; False when already there."""
+    with factory() as session:
+        if session.get(Track, track_id).pricing is not None:
+            return False
+    result = sandbox.run({"type": "pricing"}, wall_seconds=max(600.0, sandbox.limits.wall_seconds))
+    if not result.ok or result.pricing is None:
+        raise RuntimeError(f"could not compute the track's pricing basis: {result.error}")
+    with factory.begin() as session:
+        track = session.get(Track, track_id)
+        if track.pricing is None:
+            track.pricing = result.pricing
+            bump_board(session, track_id)
+    return True
 
 
 def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str,
@@ -151,6 +169,7 @@ class Worker:
             self.sandboxes[track_id] = box
             self._tracks[track_id] = public.track_id
             added = seed_references(self.factory, box, public, track_id)
+            seed_pricing(self.factory, box, track_id)
             if added:
                 log.info("scored %d reference entries for %s", added, public.track_id)
             queued = seed_starters(self.factory, str(self.settings.store_dir), track_id, public.track_id,
@@ -314,7 +333,7 @@ class Worker:
                 return
             try:
                 if self._db(jobs.complete, self.factory, job.submission_id, self.worker_id, result.report,
-                            result.private, ladder, what="complete"):
+                            result.private, ladder, result.tokens, what="complete"):
                     self.jobs_done += 1
                 return
             except jobs.StaleLadder:

@@ -52,10 +52,10 @@ def test_an_error_on_one_job_fails_that_job_and_the_worker_goes_on(pg_url, tmp_p
     second = service.submit("bob", track, "b.csv", routing_file(sim_bundle, 5), SubmissionMeta("b")).submission_id
     real = jobs.add_results
 
-    def broken(session, submission_id, report, private=None):
+    def broken(session, submission_id, report, private=None, tokens=None):
         if submission_id == first:
             raise ValueError("value out of range for the column")  # what a DataError would say
-        return real(session, submission_id, report, private)
+        return real(session, submission_id, report, private, tokens)
 
     monkeypatch.setattr(jobs, "add_results", broken)
     Worker(service.settings, sim_sources).run(stop_when_idle=True)

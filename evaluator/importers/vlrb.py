@@ -4,6 +4,8 @@ Layout read (see ``shared/reference/peer-formats.md``)::
 
     data/matrices/Y.npz  (key 'arr_0' | 'data' | first)     data/matrices/C.npy
     data/matrices/cost_bounds.json (optional: {"cmin", "cmax"}; else min/max of C)
+    data/matrices/output_tokens.npy (optional, ours: per sample and model, output tokens, same shape
+                                    as C; with meta.parquet's ``input_tokens`` it makes the track re-priceable)
     data/registry/meta.parquet  (one row per matrix row: sample_id, dataset, …)
     SPLITS/train.jsonl SPLITS/dev.jsonl SPLITS/test.jsonl  (objects with "sample_id")
     config/models.yaml  ("models:" mapping, file order = matrix column order; optional aliases)
@@ -15,6 +17,7 @@ Layout read (see ``shared/reference/peer-formats.md``)::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ import yaml
 from evaluator.bundle import SPLITS, Bundle, CostBounds, ModelInfo, Provenance, family_of
 from evaluator.errors import BundleError, ImportFormatError
 from evaluator.parts import PARTS, assign_parts
+from evaluator.pricing import BOUNDS_SOURCE, PriceTableError, parse_price_table
 
 
 def _need(root: Path, rel: str) -> Path:
@@ -76,40 +80,39 @@ def _models(root: Path) -> list[ModelInfo]:
     entries = doc.get("models") if isinstance(doc, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise ImportFormatError(f"{path}: expected a non-empty 'models:' mapping of canonical model ids")
-    prices = _prices(root)
     models = []
     for model_id, spec in entries.items():
         spec = spec if isinstance(spec, dict) else {}
         aliases = spec.get("aliases") or []
         if isinstance(aliases, str):
             aliases = [aliases]
-        pin, pout = prices.get(str(model_id), (float(spec.get("input_price", 0.0)), float(spec.get("output_price", 0.0))))
         models.append(ModelInfo(
             model_id=str(model_id), display_name=str(spec.get("display_name") or spec.get("name") or model_id),
-            params=str(spec.get("params", "")), input_price=pin, output_price=pout,
-            aliases=tuple(str(a) for a in aliases)))
+            params=str(spec.get("params", "")), input_price=float(spec.get("input_price", 0.0)),
+            output_price=float(spec.get("output_price", 0.0)), aliases=tuple(str(a) for a in aliases)))
     return models
 
 
-def _prices(root: Path) -> dict[str, tuple[float, float]]:
+def _with_prices(root: Path, models: list[ModelInfo]) -> list[ModelInfo]:
+    prices = _prices(root, models)
+    return [dataclasses.replace(m, input_price=prices[m.model_id][0], output_price=prices[m.model_id][1])
+            if m.model_id in prices else m for m in models]
+
+
+def _prices(root: Path, models: list[ModelInfo]) -> dict[str, tuple[float, float]]:
+    """Prices of ``config/pricing.yaml`` when present (read by :func:`evaluator.pricing.parse_price_table`,
+    the parser every price table goes through), by model id."""
     path = root / "config" / "pricing.yaml"
     if not path.exists():
         return {}
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    table = doc.get("models") or doc.get("pricing") or doc if isinstance(doc, dict) else {}
-    out: dict[str, tuple[float, float]] = {}
-    for model_id, spec in (table or {}).items():
-        if not isinstance(spec, dict):
-            continue
-        pin = next((spec[k] for k in ("input", "input_price", "prompt", "input_per_1m") if k in spec), None)
-        pout = next((spec[k] for k in ("output", "output_price", "completion", "output_per_1m") if k in spec), None)
-        if pin is None or pout is None:
-            continue
-        try:
-            out[str(model_id)] = (float(pin), float(pout))
-        except (TypeError, ValueError):
-            raise ImportFormatError(f"{path}: prices of {model_id!r} are not numbers: {spec}") from None
-    return out
+    if isinstance(doc, dict) and "models" not in doc and "pricing" not in doc:
+        doc = {"models": doc}  # a bare mapping of model id → prices
+    try:
+        table = parse_price_table(doc, models, where=str(path))
+    except PriceTableError as exc:
+        raise ImportFormatError(str(exc)) from None
+    return {mid: (i, o) for mid, i, o in zip(table.model_ids, table.input, table.output)}
 
 
 def _benchmark_texts(root: Path) -> dict[str, tuple[str, str]]:
@@ -179,6 +182,7 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
     if Y.shape[1] != len(models):
         raise ImportFormatError(f"shape mismatch: Y has {Y.shape[1]} model columns but config/models.yaml "
                                 f"lists {len(models)} models")
+    models = _with_prices(root, models)
     if not np.isfinite(Y).all() or (Y < 0).any() or (Y > 1).any():
         raise ImportFormatError("Y.npz: quality values must be finite and in [0, 1]")
     if not np.isfinite(C).all() or (C < 0).any():
@@ -233,13 +237,25 @@ def import_vlrb(root: str | Path, *, name: str = "vlrb", version: str = "1.0") -
                                     f"0 < cmin < cmax ({exc})") from None
     else:
         bounds = CostBounds.from_costs(C)
+    tokens_path = root / "data" / "matrices" / "output_tokens.npy"
+    output_tokens = None
+    if tokens_path.exists():
+        output_tokens = np.load(tokens_path, allow_pickle=False).astype(np.float64)
+        if output_tokens.shape != C.shape:
+            raise ImportFormatError(f"{tokens_path}: shape {output_tokens.shape}, expected {C.shape} like C.npy")
+        if not np.isfinite(output_tokens).all() or (output_tokens < 0).any():
+            raise ImportFormatError(f"{tokens_path}: output token counts must be finite and ≥ 0")
+        if "input_tokens" not in meta.columns:
+            raise ImportFormatError(f"{tokens_path} is given but meta.parquet has no 'input_tokens' column; "
+                                    "costs are re-priced from both")
     return Bundle(
-        name=name, version=version, models=models, samples=samples, quality=Y, cost=C, output_tokens=None,
+        name=name, version=version, models=models, samples=samples, quality=Y, cost=C, output_tokens=output_tokens,
         cost_bounds=bounds,
         provenance=Provenance(source=f"VL-RouterBench step-3 outputs imported from {root.name}", version=version,
                               licence="see the source benchmark", simulated=False,
                               description="Imported with `routerboard import vlrb`.",
-                              citation="VL-RouterBench, arXiv:2512.23562"),
+                              citation="VL-RouterBench, arXiv:2512.23562",
+                              extra={BOUNDS_SOURCE: "file" if bounds_path.exists() else "costs"}),
         has_hidden=True, embeddings=_embeddings(root, ids), parts=_parts(meta, samples),
     )
 

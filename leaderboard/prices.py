@@ -1,0 +1,211 @@
+"""Price tables on the board: which tables a visitor can pick, and the live board re-priced under one.
+
+Re-pricing never touches the test data: every shown point's cost is its stored per-model token sums
+times the table's prices (:func:`evaluator.pricing.point_costs`), and the track's cost bounds follow
+the table through its pricing basis. A router's re-priced cost is rounded like every value the
+Ladder releases (3 significant digits) and its rank score, interval, best point and curve metrics are
+derived from that, exactly as for the live board; reference entries are re-priced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import yaml
+
+from evaluator.bundle import Bundle, CostBounds
+from evaluator.frontier import grouped_curve_metrics
+from evaluator.ladder import DEFAULT_SETTINGS, LadderSettings, shown_cost
+from evaluator.metrics import rank_score
+from evaluator.pricing import (TRACK_TABLE, PriceTable, PriceTableError, parse_price_table, point_costs,
+                               price_tables_in, track_table)
+from submissions.service import RepricingData
+from submissions.status import Kind
+
+#: a directory of extra price tables (``*.yaml`` in VL-RouterBench's ``pricing.yaml`` format)
+PRICES_DIR_ENV = "ROUTERBOARD_PRICES_DIR"
+#: the selector's value for the table a visitor edits in the app
+CUSTOM = "custom"
+
+
+def prices_dir() -> str | None:
+    return os.environ.get(PRICES_DIR_ENV) or None
+
+
+def tables_for(bundle: Bundle) -> tuple[list[PriceTable], list[str]]:
+    """The track's own table first, then every table of ``ROUTERBOARD_PRICES_DIR`` that prices its
+    whole pool; and the problems of the files that do not (shown to the visitor, not raised)."""
+    found, problems = price_tables_in(prices_dir(), bundle.models)
+    own = track_table(bundle)
+    return [own] + [t for t in found if t.name != TRACK_TABLE], problems
+
+
+def table_named(bundle: Bundle, name: str | None) -> PriceTable:
+    """A table by its selector name (the track's when empty); unknown names are an error with the choices."""
+    tables, _ = tables_for(bundle)
+    if not name or name == TRACK_TABLE:
+        return tables[0]
+    for t in tables:
+        if t.name == name:
+            return t
+    raise PriceTableError(f"no price table named {name!r}; choose one of {[t.name for t in tables]} or pass the "
+                          "prices themselves")
+
+
+def parse_prices_text(bundle: Bundle, text: str) -> PriceTable:
+    """A table given as text (the JSON API's ``prices``): a table name, or a ``pricing.yaml``/JSON
+    document; models it leaves out keep the track's prices."""
+    text = (text or "").strip()
+    if not text or not text.lstrip().startswith(("{", "models", "name", "pricing")) and "\n" not in text:
+        return table_named(bundle, text)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise PriceTableError("prices: not a table name and not valid YAML/JSON; send e.g. "
+                              '{"models": {"gpt-4o": {"input": 1.25, "output": 5}}}') from None
+    if isinstance(doc, Mapping) and "models" not in doc and "pricing" not in doc:
+        doc = {"models": doc}
+    own = track_table(bundle)
+    base = {"models": {mid: {"input": i, "output": o} for mid, i, o in zip(own.model_ids, own.input, own.output)}}
+    section = doc.get("models", doc.get("pricing")) if isinstance(doc, Mapping) else None
+    if isinstance(section, Mapping):  # partial tables start from the track's prices, as the editor does
+        resolved = parse_price_table({"models": {**base["models"], **{_canonical(bundle, k): v for k, v in
+                                                                     section.items()}}},
+                                     bundle.models, where="prices")
+        return PriceTable(str(doc.get("name") or CUSTOM), resolved.model_ids, resolved.input, resolved.output,
+                          str(doc.get("date") or ""), str(doc.get("source") or ""))
+    return parse_price_table(doc, bundle.models, where="prices")
+
+
+def _canonical(bundle: Bundle, name: Any) -> str:
+    j = bundle.alias_map().get(str(name).strip().lower())
+    return bundle.model_ids[j] if j is not None else str(name)
+
+
+def editor_rows(table: PriceTable, bundle: Bundle) -> list[list[Any]]:
+    """Rows of the app's price editor: model, input and output $ per 1M tokens."""
+    names = {m.model_id: m.display_name for m in bundle.models}
+    return [[names.get(mid, mid), i, o] for mid, i, o in zip(table.model_ids, table.input, table.output)]
+
+
+def table_from_editor(bundle: Bundle, rows: Any) -> PriceTable:
+    """The editor's rows as a table (the whole pool must be there; every price checked)."""
+    values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
+    doc = {"name": CUSTOM, "models": {}}
+    for r in values:
+        if not r or str(r[0]).strip() == "":
+            continue
+        doc["models"][str(r[0]).strip()] = {"input": _cell(r, 1), "output": _cell(r, 2)}
+    return parse_price_table(doc, bundle.models, where="your table", name=CUSTOM)
+
+
+def _cell(row: list[Any], k: int) -> Any:
+    v = row[k] if len(row) > k else None
+    if isinstance(v, str):
+        v = v.strip().lstrip("$").strip()
+    return v
+
+
+@dataclass(frozen=True)
+class Repriced:
+    """The live board's rows under a table, and what the page says about it."""
+
+    rows: list[dict[str, Any]]
+    table: PriceTable
+    bounds: CostBounds
+    #: entries that could not be re-priced (no token sums: scored before re-pricing existed, or the
+    #: oracle curve, whose points are thresholds of the track's own prices)
+    left_out: int
+
+
+def reprice_rows(rows: list[dict[str, Any]], data: RepricingData, table: PriceTable, model_ids: list[str],
+                 settings: LadderSettings = DEFAULT_SETTINGS) -> Repriced:
+    """The live board's rows re-priced under ``table`` (see the module docstring), best rank first."""
+    basis = data.basis
+    bounds = basis.bounds(table)  # raises PriceTableError when the track cannot be re-priced
+    kept, index = [], []
+    for r in rows:
+        ks = [data.keys.get((int(r["submission_id"]), str(p["point"]))) for p in r["points"]]
+        if r["points"] and all(k is not None for k in ks):
+            kept.append(r)
+            index.extend(ks)
+    m = len(model_ids)
+    sizes = np.array([len(r["points"]) for r in kept], dtype=np.int64)
+    owner = np.repeat(np.arange(len(kept)), sizes)
+    pts = [p for r in kept for p in r["points"]]
+    acc = np.array([p["accuracy"] for p in pts], dtype=np.float64)
+    lo = np.array([np.nan if p.get("accuracy_lo") is None else p["accuracy_lo"] for p in pts], dtype=np.float64)
+    hi = np.array([np.nan if p.get("accuracy_hi") is None else p["accuracy_hi"] for p in pts], dtype=np.float64)
+    laddered = np.repeat(np.array([r["kind"] != Kind.REFERENCE.value for r in kept], dtype=bool), sizes)
+    sums = data.sums[np.asarray(index, dtype=np.int64)] if index else np.zeros((0, 2 * m))
+    exact = point_costs(sums[:, :m], sums[:, m:], max(basis.n_public, 1), table)
+    cost = np.where(laddered, shown_cost(exact, settings.cost_digits), exact)
+    cmin, cmax = bounds.cmin, bounds.cmax
+    rs = rank_score(acc, cost, cmin, cmax)
+    rs_lo, rs_hi = rank_score(np.nan_to_num(lo), cost, cmin, cmax), rank_score(np.nan_to_num(hi), cost, cmin, cmax)
+    # each entry's headline: its best rank score (ties: the earlier point)
+    position = np.arange(len(pts)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    order = np.lexsort((position, -rs, owner))
+    firsts = order[np.concatenate(([True], owner[order][1:] != owner[order][:-1]))] if len(order) else order
+    best_acc, best_cost = _best_single(kept, owner, acc, cost, model_ids)
+    nauc, _, qnc = grouped_curve_metrics(owner, cost, acc, len(kept), best_acc, best_cost)
+    n = max(basis.n_public, 1)
+    out = []
+    for i, r in enumerate(kept):
+        b = int(firsts[i])
+        start = b - int(position[b])
+        new_points = [{**p, "cost": float(cost[start + k]), "total_cost": float(cost[start + k] * n),
+                       "rank_score": float(rs[start + k])} for k, p in enumerate(r["points"])]
+        multi = sizes[i] >= 2
+        out.append({
+            **r, "point": pts[b]["point"], "accuracy": float(acc[b]), "cost": float(cost[b]),
+            "rank_score": float(rs[b]), "accuracy_lo": pts[b].get("accuracy_lo"),
+            "accuracy_hi": pts[b].get("accuracy_hi"),
+            "rank_score_lo": float(rs_lo[b]) if np.isfinite(lo[b]) else None,
+            "rank_score_hi": float(rs_hi[b]) if np.isfinite(hi[b]) else None,
+            "p_rank_score": None,  # the test against the best single model is shown at the track's prices only
+            "nauc": float(nauc[i]) if multi and np.isfinite(nauc[i]) else None,
+            "qnc": float(qnc[i]) if multi and np.isfinite(qnc[i]) else None,
+            "families": data.families.get((int(r["submission_id"]), str(pts[b]["point"])), r["families"]),
+            "points": new_points,
+        })
+    out.sort(key=lambda row: -row["rank_score"])
+    return Repriced(out, table, bounds, len(rows) - len(kept))
+
+
+def _best_single(rows: list[dict[str, Any]], owner: np.ndarray, acc: np.ndarray, cost: np.ndarray,
+                 model_ids: list[str]) -> tuple[float, float]:
+    """The best single model under the table: most accurate single-model reference entry, ties to
+    the cheaper at the new prices, then to the earlier model (as :func:`evaluator.metrics.best_single_model`)."""
+    rank = {mid: j for j, mid in enumerate(model_ids)}
+    singles = [(i, rank[r["router"]]) for i, r in enumerate(rows)
+               if r["kind"] == Kind.REFERENCE.value and r["router"] in rank]
+    if not singles:
+        return float("nan"), float("nan")
+    first = np.searchsorted(owner, [i for i, _ in singles])
+    a, c = acc[first], cost[first]
+    k = np.lexsort((np.array([j for _, j in singles]), c, -a))[0]
+    return float(a[k]), float(c[k])
+
+
+def describe(table: PriceTable, bounds: CostBounds | None = None, left_out: int = 0) -> str:
+    """The sentence that says which table is in force (and what re-pricing left out)."""
+    where = ("the track's own prices" if table.name == TRACK_TABLE
+             else f"price table **{table.label()}**" if table.name != CUSTOM else "**your edited prices**")
+    text = f"Costs and rank scores at {where}."
+    if bounds is not None and table.name != TRACK_TABLE:
+        text += (f" Rank-score cost bounds under it: ${bounds.cmin:.3g}–${bounds.cmax:.3g} per query. "
+                 "Intervals from the accuracy interval at the re-priced cost; the test against the best single "
+                 "model is shown at the track's prices only.")
+    if left_out:
+        text += (f" {left_out} entr{'y' if left_out == 1 else 'ies'} without re-pricing data (the oracle curve, and any "
+                 "entry scored before re-pricing existed until it is re-run) are left out.")
+    return text
+
+
+def table_json(table: PriceTable) -> str:
+    return json.dumps(table.to_dict())
