@@ -23,9 +23,11 @@ from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.board import LIVE, PAGE_SIZE
+from evaluator.pricing import PriceTableError
+from leaderboard.prices import parse_prices_text
 from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
-                              build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_submit_tab, matching_ids,
-                              track_badge)
+                              build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_price_controls,
+                              build_submit_tab, matching_ids, track_badge)
 from submissions.config import Settings
 from submissions.routers import background
 from submissions.sandbox import die_with_parent
@@ -99,15 +101,31 @@ def _api(ctx: Ctx) -> None:
     """JSON endpoints for ``gradio_client`` (the CLI's ``submit`` and scripts)."""
     service = ctx.service
 
-    def leaderboard_rows(track: str, limit: int = PAGE_SIZE, offset: int = 0, query: str = "") -> list[dict]:
+    def leaderboard_rows(track: str, limit: int = PAGE_SIZE, offset: int = 0, query: str = "",
+                         prices: str = "") -> list[dict] | dict:
         """A page of the board (best rank first; ``query`` searches router, team and type like the table).
-        ``limit=0`` answers every row; the full set is also the CSV download and the results dataset."""
-        rows = service.leaderboard_rows(track or None)
+        ``limit=0`` answers every row; the full set is also the CSV download and the results dataset.
+        ``prices``: re-price under another table — a table's name (see the app's price selector) or the
+        prices themselves as JSON/YAML, e.g. ``{"GPT-4o": {"input": 1.25, "output": 5}}`` (models left
+        out keep the track's prices); the answer's rows then carry ``price_table``."""
+        track = track or service.default_track
+        view = ctx.view(track)
+        if (prices or "").strip():
+            try:
+                table = parse_prices_text(service.bundle(track), prices)
+                view = ctx.boards.view(track, LIVE, table)
+            except PriceTableError as exc:
+                return {"error": str(exc)}
+        rows = view.rows
         if (query or "").strip():
-            keep = matching_ids(ctx.view(track or service.default_track), query)
+            keep = matching_ids(view, query)
             rows = [r for r in rows if r["submission_id"] in keep]
         start = max(int(offset or 0), 0)
-        return rows[start:start + int(limit)] if limit else rows[start:]
+        page = rows[start:start + int(limit)] if limit else rows[start:]
+        if view.repriced is not None:
+            label = view.repriced.table.label()
+            page = [{**r, "price_table": label} for r in page]
+        return page
 
     def my_submissions(track: str, request: gr.Request, profile: gr.OAuthProfile | None) -> list[dict]:
         user = auth.current_user(request, profile)
@@ -192,6 +210,7 @@ def build_app(service: SubmissionService) -> gr.Blocks:
 
         track_dd.change(boards, track_dd, ctx.board_dd, api_name=False)
         ctx.on_load.append((boards, [track_dd], [ctx.board_dd]))
+        build_price_controls(ctx, track_dd)
         with gr.Tabs():
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
                                    ("Router detail", build_detail_tab), ("Submit", build_submit_tab),

@@ -28,6 +28,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         hidden = args.hidden if args.hidden else (False if args.split != "test" else None)
         bundle = evaluator.load_bundle(args.bundle, hidden=hidden)
+        if args.prices:
+            from evaluator.pricing import read_price_table, reprice
+
+            table = read_price_table(args.prices, bundle.models)
+            bundle = reprice(bundle, table)
+            if not args.json:
+                print(f"prices: {table.label()}; cost bounds ${bundle.cost_bounds.cmin:.3g}–${bundle.cost_bounds.cmax:.3g}"
+                      " per query" + ("" if bundle.has_hidden else " (from the public rows: the test rows' extremes "
+                                      "are hidden)"))
         frame = read_predictions(args.file, row_limit(bundle, args.split))
         report = evaluator.score(bundle, frame, split=args.split, replicates=args.replicates, seed=args.seed)
     except FileFormatError as exc:
@@ -189,12 +198,14 @@ def _cmd_routers_train(args: argparse.Namespace) -> int:
                              objective=args.objective)
         best_dev = max(result.dev_rank_scores.values())
         info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "objective": args.objective,
-                "seconds": result.seconds, "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k}
+                "seconds": result.seconds, "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k,
+                "throughput": result.throughput}
         path = write_starter(bundle.track_id, router, result.predictions, info)
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             result.predictions.to_csv(Path(args.out) / f"{router}-test.csv", index=False)
         summary[router] = {"file": str(path), "seconds": round(result.seconds, 1),
+                           "throughput_ktok_s": round(result.throughput["ktok_s"], 1),
                            "best_dev_rank_score": round(100 * best_dev, 2), "k": result.chosen_k}
         print(f"{router}: {len(result.dev_rank_scores)} points, best dev rank score {100 * best_dev:.1f}, "
               f"{result.seconds:.0f} s -> {path}", flush=True)
@@ -284,7 +295,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         track = args.track or client.predict(api_name="/tracks")[0]
         _, raw = client.predict(track, handle_file(str(path)), args.name, args.team, args.type, args.paper or "",
                                 args.code or "", args.description or "", args.uses_images, args.private,
-                                api_name="/submit")
+                                args.throughput, args.hardware or "", api_name="/submit")
     except Exception as exc:  # connection refused, bad auth, …
         return _fail(f"could not submit to {args.url}: {exc}")
     result = json.loads(raw)
@@ -370,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (0 = no intervals)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("--prices", default=None, metavar="TABLE.yaml",
+                   help="re-price under this price table (VL-RouterBench pricing.yaml format) before scoring")
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("import", help="import a peer benchmark into a bundle directory")
@@ -461,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", default="")
     p.add_argument("--uses-images", action="store_true")
     p.add_argument("--private", action="store_true")
+    p.add_argument("--throughput", type=float, default=None,
+                   help="your router's own inference throughput, K tokens/s over the test questions (self-reported)")
+    p.add_argument("--hardware", default="", help="the hardware the throughput was measured on (needed with it)")
     p.add_argument("--auth", default=None, help="user:password for apps with accounts")
     p.add_argument("--wait", type=float, default=0, help="wait up to this many seconds for DONE/FAILED")
     p.set_defaults(func=_cmd_submit)

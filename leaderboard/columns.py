@@ -25,6 +25,7 @@ class Column:
     width: int = 96          # px; the table is as wide as its columns and scrolls sideways past the page
     #                          (the pinned columns together stay narrow enough to leave room on a phone)
     tooltip: str = ""        # the header's tooltip: the full name (default: the label)
+    sort_key: str | None = None  # sort and filter on this numeric column of the raw frame (a text cell's number)
 
     @property
     def title(self) -> str:
@@ -56,6 +57,10 @@ BASE_COLUMNS: tuple[Column, ...] = (
            tooltip="Cost to reach the best single model's accuracy, relative to that model's cost"),
     Column("gap_closed_pct", "Gap closed (%)", width=120,
            tooltip="Share of the gap between the best single model and the oracle closed (%)"),
+    Column("throughput_text", "Throughput (K tok/s)", kind="str", digits=None, width=150, sort_key="throughput",
+           tooltip="Throughput of the router's own inference, K tokens/s over the test questions: self-reported "
+                   "by the submitter (with the hardware, see Router detail) or measured here for the starter "
+                   "routers; — when not given"),
     Column("n_points", "Points", shown=False, digits=None, width=80, tooltip="Operating points submitted"),
     Column("n_released", "Shown", shown=False, digits=None, width=80,
            tooltip="Operating points the Ladder released (the others were not significantly better)"),
@@ -93,6 +98,11 @@ def columns_for(families: list[str], release: bool = False) -> list[Column]:
         for after, col in RELEASE_COLUMNS:
             cols.insert(next(i for i, c in enumerate(cols) if c.key == after) + 1, col)
     return cols
+
+
+def sortable(columns: list[Column]) -> list[str]:
+    """Labels of the columns the table can be sorted on (numbers, and text cells with a number behind them)."""
+    return [c.label for c in columns if (c.kind == "number" or c.sort_key) and c.key != "rank"]
 
 
 def choosable(columns: list[Column]) -> list[str]:

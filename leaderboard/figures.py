@@ -127,11 +127,12 @@ def split_entries(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
 def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                   slice_points: dict[int, list[dict]] | None = None, title: str = "",
                   highlight: set[int] | None = None, layer=None,
-                  achievable: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
+                  achievable: tuple[np.ndarray, np.ndarray] | None = None, by_throughput: bool = False) -> go.Figure:
     """Single models, reference entries, the top researchers' entries (``TOP_ENTRIES``, by rank score)
     and any ``highlight``-ed ones (submission ids) as their own traces; the rest in one light layer
     (``layer``: its :func:`layer_arrays`, and ``achievable``: every achievable point's cost and accuracy
-    for the frontier, when the caller keeps them between figures)."""
+    for the frontier, when the caller keeps them between figures). ``by_throughput``: every entry that
+    states a throughput is drawn again, coloured and sized by it."""
     fig = go.Figure()
     highlight = highlight or set()
     singles = [r for r in rows if _entry_kind(r) == "single"]
@@ -186,6 +187,8 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
         front = pareto_frontier(c, a)
         fig.add_trace(go.Scatter(x=units.in_unit(c[front]), y=a[front], mode="lines", name=FRONTIER, hoverinfo="skip",
                                  line=dict(color="rgba(220,50,50,0.55)", width=6)))
+    if by_throughput:
+        _throughput_layer(fig, rows, slice_points)
     if budget is not None and budget > 0:
         line = units.in_unit(budget)
         fig.add_trace(go.Scatter(x=[line, line], y=[0, 1], mode="lines", name=BUDGET, hoverinfo="skip",
@@ -196,6 +199,28 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                       legend=dict(itemclick="toggle", orientation="h", yanchor="top", y=-0.14, x=0),
                       height=680, margin=dict(l=60, r=20, t=50, b=60), template="plotly_white")
     return fig
+
+
+THROUGHPUT = "Throughput (K tok/s)"
+
+
+def _throughput_layer(fig: go.Figure, rows: list[dict[str, Any]], slice_points) -> None:
+    """Each entry with a throughput, at its headline point, coloured (and sized) by it."""
+    with_tp = [r for r in rows if r.get("throughput") is not None and _points(r, slice_points)]
+    if not with_tp:
+        return
+    head = [next((p for p in _points(r, slice_points) if p["point"] == r["point"]), _points(r, slice_points)[0])
+            for r in with_tp]
+    tp = np.array([float(r["throughput"]) for r in with_tp])
+    size = 10 + 14 * np.sqrt(tp / tp.max())
+    text = [_label(f"{r['router']} · {r['throughput']:.3g} K tok/s ({r.get('throughput_source') or 'stated'})")
+            for r in with_tp]
+    fig.add_trace(go.Scatter(
+        x=units.in_unit(np.array([p["cost"] for p in head], dtype=float)), y=[p["accuracy"] for p in head],
+        mode="markers", name=THROUGHPUT, text=text,
+        marker=dict(color=tp, size=size, colorscale="Viridis", showscale=True, line=dict(color="white", width=1),
+                    colorbar=dict(title=dict(text="K tok/s"), thickness=12, len=0.6)),
+        hovertemplate=f"<b>%{{text}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}<extra></extra>"))
 
 
 def detail_figure(views: list[dict[str, Any]], level: str = "per_dataset", metric: str = "accuracy") -> go.Figure:

@@ -17,6 +17,8 @@ from leaderboard.columns import Column
 from leaderboard.text import html_link
 
 REFERENCE_KINDS = ("reference",)
+#: what a cell shows when an entry has no value (e.g. no throughput stated)
+NO_VALUE = "—"
 
 
 def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
@@ -38,6 +40,13 @@ def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
     })
     if "n_released" in df:
         out["n_released"] = df["n_released"]
+    throughput = df["throughput"].astype(float) if "throughput" in df else pd.Series(np.nan, index=df.index)
+    out["throughput"] = throughput
+    out["throughput_source"] = df["throughput_source"].fillna("").astype(str) if "throughput_source" in df else ""
+    out["throughput_hardware"] = (df["throughput_hardware"].fillna("").astype(str) if "throughput_hardware" in df
+                                  else "")
+    out["throughput_text"] = [f"{v:.3g} · {src}" if np.isfinite(v) else NO_VALUE
+                              for v, src in zip(throughput, out["throughput_source"])]
     if "private_rank" in df:  # a release's board
         out["public_rank"] = df["public_rank"].astype("Int64")
         out["shift"] = df["shift"].astype("Int64")
@@ -56,16 +65,17 @@ def sort_frame(df: pd.DataFrame, columns: list[Column], sort_by: str | None, des
     if df.empty or not sort_by or sort_by == "Rank":
         return df.iloc[::-1] if descending and not df.empty else df
     key = {"Router": "router", "Team": "team"}.get(sort_by) or next(
-        (c.key for c in columns if c.label == sort_by and c.key in df), None)
+        ((c.sort_key or c.key) for c in columns if c.label == sort_by and (c.sort_key or c.key) in df), None)
     if key is None:
         return df
     return df.sort_values(key, ascending=not descending, kind="stable", na_position="last", ignore_index=True)
 
 
 def apply_filters(df: pd.DataFrame, query: str = "", types: list[str] | None = None, show_reference: bool = True,
-                  max_cost_per_1k: float | None = None) -> pd.DataFrame:
+                  max_cost_per_1k: float | None = None, min_throughput: float | None = None) -> pd.DataFrame:
     """Search (several terms separated by ';' match any; each term matches router, team or type),
-    type filter (on researchers' entries), reference toggle and a cost ceiling."""
+    type filter (on researchers' entries), reference toggle, a cost ceiling and a throughput floor
+    (entries without a throughput drop out once a floor is set)."""
     if df.empty:
         return df
     keep = np.ones(len(df), dtype=bool)
@@ -80,6 +90,8 @@ def apply_filters(df: pd.DataFrame, query: str = "", types: list[str] | None = N
         keep &= is_ref | df["type"].isin(types).to_numpy()
     if max_cost_per_1k is not None:
         keep &= (df["cost_per_1k"] <= max_cost_per_1k + 1e-12).to_numpy()
+    if min_throughput is not None and min_throughput > 0 and "throughput" in df:
+        keep &= (df["throughput"] >= min_throughput).to_numpy()
     return df.loc[keep].reset_index(drop=True)
 
 
@@ -113,8 +125,9 @@ def display_frame(df: pd.DataFrame, columns: list[Column],
     return frame, chosen
 
 
-def csv_export(df: pd.DataFrame, columns: list[Column], shown_labels: list[str]) -> str:
-    """Write the filtered table as CSV (plain router names and links, numbers unrounded)."""
+def csv_export(df: pd.DataFrame, columns: list[Column], shown_labels: list[str], price_table: str = "") -> str:
+    """Write the filtered table as CSV (plain router names and links, numbers unrounded), with the
+    price table its costs are at in a column of its own."""
     chosen = chosen_columns(columns, shown_labels)
     out = pd.DataFrame()
     for c in chosen:
@@ -125,8 +138,15 @@ def csv_export(df: pd.DataFrame, columns: list[Column], shown_labels: list[str])
         elif c.key == "rank_score_ci":
             out["Rank score CI low"] = df.get("rank_score_lo")
             out["Rank score CI high"] = df.get("rank_score_hi")
+        elif c.sort_key:
+            out[c.label] = df.get(c.sort_key)
+            if c.sort_key == "throughput":
+                out["Throughput measured by"] = df.get("throughput_source")
+                out["Throughput hardware"] = df.get("throughput_hardware")
         else:
             out[c.label] = df.get(c.key)
+    if price_table:
+        out["Price table"] = price_table
     path = tempfile.NamedTemporaryFile(prefix="leaderboard-", suffix=".csv", delete=False).name
     out.to_csv(path, index=False)
     return path

@@ -7,6 +7,7 @@ Dataframe cell; nothing user-written is interpreted as HTML or Markdown.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tempfile
@@ -19,9 +20,11 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from evaluator.pricing import TRACK_TABLE, PriceTable, PriceTableError, track_table
 from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
-from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
+from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels, sortable
+from leaderboard.prices import CUSTOM, describe, editor_rows, table_from_editor, tables_for
 from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, layer_arrays, pareto_figure,
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
@@ -49,6 +52,11 @@ class Ctx:
     board_dd: Any = None
     #: the boards as visitors see them, derived once per change (see leaderboard.board)
     boards: Boards = None  # type: ignore[assignment]
+    #: the price-table selector, the visitor's edited table (a gr.State) and the editor's Apply event,
+    #: shared by the Leaderboard and Pareto tabs
+    prices_dd: Any = None
+    custom_prices: Any = None
+    prices_applied: Any = None
 
     def __post_init__(self) -> None:
         if self.boards is None:
@@ -56,6 +64,43 @@ class Ctx:
 
     def view(self, track: str, board: str | None = LIVE) -> BoardView:
         return self.boards.view(track, board)
+
+    def priced(self, track: str, board: str | None = LIVE, prices: str | None = None,
+               custom: dict | None = None) -> tuple[BoardView, str]:
+        """The board, re-priced when ``prices`` names another table than the track's (``custom``: the
+        visitor's edited table), and the sentence saying which table is in force. A table that cannot
+        be used leaves the track's prices in force, and the sentence says why."""
+        table, problem = self.table(track, prices, custom)
+        try:
+            view = self.boards.view(track, board, table)
+        except PriceTableError as exc:
+            view, problem = self.boards.view(track, board), str(exc)
+        if release_id(board) is not None:
+            note = "A release is shown at the track's own prices (the costs it was ranked on)."
+            return view, note
+        rep = view.repriced
+        note = describe(rep.table if rep else track_table(self.service.bundle(track)),
+                        rep.bounds if rep else None, rep.left_out if rep else 0)
+        if problem:
+            note = f"**Prices not applied:** {inert(problem)} — {note}"
+        return view, note
+
+    def table(self, track: str, prices: str | None, custom: dict | None) -> tuple[PriceTable | None, str]:
+        """The table a selector value names (None: the track's own), and why not, when it cannot be used."""
+        if not prices or prices == TRACK_TABLE:
+            return None, ""
+        bundle = self.service.bundle(track)
+        if prices == CUSTOM:
+            if not custom or custom.get("track") != track:
+                return None, "no edited prices for this track yet: edit the table below and press Apply"
+            try:
+                return table_from_editor(bundle, [[m, v["input"], v["output"]] for m, v in custom["models"].items()]), ""
+            except PriceTableError as exc:
+                return None, str(exc)
+        for t in tables_for(bundle)[0]:
+            if t.name == prices:
+                return t, ""
+        return None, f"no price table named {prices!r} for this track"
 
     def rows(self, track: str, board: str | None = LIVE) -> list[dict[str, Any]]:
         """The rows of the live board or of a release (shared: do not modify)."""
@@ -98,26 +143,89 @@ def track_badge(ctx: Ctx, track: str) -> str:
             f"({s['splits']['test']:,} samples; which half is secret) — see Data & docs")
 
 
+# ------------------------------------------------------------------------------ prices
+def price_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
+    """The track's own table, the tables of ``ROUTERBOARD_PRICES_DIR`` that price its pool, the visitor's."""
+    tables, _ = tables_for(ctx.service.bundle(track))
+    return ([(f"The track's own prices ({track})", TRACK_TABLE)] + [(t.label(), t.name) for t in tables[1:]]
+            + [("Your edited prices (the table below)", CUSTOM)])
+
+
+def price_status(ctx: Ctx, track: str) -> str:
+    """Whether the track can be re-priced, and the table files that could not be read."""
+    _, data = ctx.service.repricing_data(track)
+    _, problems = tables_for(ctx.service.bundle(track))
+    text = ("Every cost is tokens × $ per 1M tokens: pick a table or edit the prices and press **Re-price**; the "
+            "table, the Pareto plot, rank scores (with the cost bounds under the new prices), curve metrics and the "
+            "budget answer all follow. Routers' re-priced costs are rounded like every value the Ladder releases."
+            if data.basis.available else f"**Re-pricing is not available for this track:** {inert(data.basis.reason)}")
+    if problems:
+        text += "<br>Price tables that could not be read: " + "; ".join(inert(p) for p in problems[:5])
+    return text
+
+
+def build_price_controls(ctx: Ctx, track_dd: gr.Dropdown) -> None:
+    """The price-table selector and editor, shared by the Leaderboard and Pareto tabs (see :class:`Ctx`)."""
+    track = track_dd.value
+    bundle = ctx.service.bundle(track)
+    with gr.Accordion("Prices — re-price every entry under another price table", open=False, elem_id="prices-box"):
+        ctx.prices_dd = gr.Dropdown(price_choices(ctx, track), value=TRACK_TABLE, label="Price table",
+                                    elem_id="price-select")
+        status = gr.Markdown(price_status(ctx, track), elem_id="price-status")
+        editor = gr.Dataframe(value=editor_rows(track_table(bundle), bundle),
+                              headers=["Model", "Input $ / 1M tokens", "Output $ / 1M tokens"],
+                              datatype=["str", "number", "number"], interactive=True, static_columns=[0],
+                              elem_id="price-editor", max_height=420)
+        apply = gr.Button("Re-price with these prices", elem_id="price-apply", variant="primary")
+    ctx.custom_prices = gr.State(None)
+
+    def applied(track: str, rows):
+        b = ctx.service.bundle(track)
+        try:
+            table = table_from_editor(b, rows)
+        except PriceTableError as exc:
+            return gr.update(), gr.update(), f"**Not applied:** {inert(str(exc))}"
+        edited = {"track": track, "models": {m: {"input": i, "output": o}
+                                             for m, i, o in zip(table.model_ids, table.input, table.output)}}
+        return edited, gr.Dropdown(value=CUSTOM), price_status(ctx, track)
+
+    ctx.prices_applied = apply.click(applied, [track_dd, editor], [ctx.custom_prices, ctx.prices_dd, status],
+                                     api_name=False, show_progress="hidden")
+
+    def for_track(track: str):
+        b = ctx.service.bundle(track)
+        return (gr.Dropdown(choices=price_choices(ctx, track), value=TRACK_TABLE), price_status(ctx, track),
+                editor_rows(track_table(b), b))
+
+    track_dd.change(for_track, track_dd, [ctx.prices_dd, status, editor], api_name=False)
+    ctx.on_load.append((for_track, [track_dd], [ctx.prices_dd, status, editor]))
+
+
 # ------------------------------------------------------------------------------ leaderboard
 def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
                      max_cost: float | None, shown: list[str], sort_by: str | None = None, descending: bool = False,
-                     page: float | None = 1):
-    """One page of the board: search, filters and sorting applied over all rows, then sliced."""
+                     page: float | None = 1, prices: str | None = None, custom: dict | None = None,
+                     min_throughput: float | None = None):
+    """One page of the board: search, filters and sorting applied over all rows, then sliced; costs at
+    the price table in force (``prices``/``custom``, see :meth:`Ctx.priced`)."""
     cols = ctx.columns(track, board)
-    view = ctx.view(track, board)
-    filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost), cols, sort_by, descending)
+    view, note = ctx.priced(track, board, prices, custom)
+    filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost, min_throughput), cols,
+                          sort_by, descending)
     pages = max(1, -(-len(filtered) // PAGE_SIZE))
     k = min(max(int(page or 1), 1), pages)
     frame, chosen = display_frame(filtered.iloc[(k - 1) * PAGE_SIZE:k * PAGE_SIZE], cols, shown)
-    key = ("csv", board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending)
+    key = ("csv", board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending,
+           min_throughput)
     if key not in view.memo:  # the whole filtered set, once per board version and filter set (the last few kept)
         exports = [k for k in view.memo if k[0] == "csv"]
         for old in exports[:max(0, len(exports) - CSV_KEPT + 1)]:
             Path(view.memo.pop(old)).unlink(missing_ok=True)
-        view.memo[key] = csv_export(filtered, cols, shown)
+        label = view.repriced.table.label() if view.repriced else f"{TRACK_TABLE} ({track})"
+        view.memo[key] = csv_export(filtered, cols, shown, price_table=label)
     first = (k - 1) * PAGE_SIZE + 1 if len(filtered) else 0
     count = (f"Showing **{first:,}–{min(k * PAGE_SIZE, len(filtered)):,}** of **{len(filtered):,}** matching entries "
-             f"({len(view.frame):,} in all) · page {k} of {pages}")
+             f"({len(view.frame):,} in all) · page {k} of {pages}<br><span id='price-in-force'>{note}</span>")
     return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), view.memo[key], count,
             gr.Number(value=k, maximum=pages))
 
@@ -160,11 +268,13 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     with gr.Row():
         max_cost = gr.Slider(0, hi, value=hi, step=0.01, label=f"Max cost ({units.UNIT})", scale=2,
                              min_width=STACK_BELOW)
+        min_tp = gr.Number(value=None, minimum=0, label="Min throughput (K tok/s)", scale=1, min_width=140,
+                           elem_id="lb-min-throughput", info="blank: every entry")
         shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3,
                                   min_width=STACK_BELOW, elem_id="lb-columns")
     with gr.Row():
-        sort_by = gr.Dropdown(["Rank"] + [c.label for c in cols if c.kind == "number" and c.key != "rank"]
-                              + ["Router", "Team"], value="Rank", label="Sort all rows by", scale=2,
+        sort_by = gr.Dropdown(["Rank"] + sortable(cols) + ["Router", "Team"], value="Rank", label="Sort all rows by",
+                              scale=2,
                               min_width=STACK_BELOW, elem_id="lb-sort")
         descending = gr.Checkbox(value=False, label="Descending", scale=1, min_width=120)
         page = gr.Number(value=1, precision=0, minimum=1, label=f"Page ({PAGE_SIZE} rows each)", scale=1,
@@ -177,19 +287,27 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     table = gr.Dataframe(value=frame, **table_props(chosen), pinned_columns=PINNED, interactive=False, wrap=True,
                          elem_id="leaderboard-table", max_height=700, label=board_caption(LIVE))
     download = gr.DownloadButton("Download CSV (every matching row)", elem_id="lb-download")
-    inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown, sort_by, descending, page]
+    inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown, sort_by, descending, page,
+              ctx.prices_dd, ctx.custom_prices, min_tp]
     outputs = [table, download, count, page]
+    at_page = inputs.index(page)
     handler = lambda *a: leaderboard_view(ctx, *a)  # noqa: E731
 
-    def first(*a):  # a new search, filter or sort starts at page 1
-        return leaderboard_view(ctx, *a[:-1], 1)
+    def turned(*a, to=None, step=0):  # a new search, filter, sort or table starts at page 1
+        a = list(a)
+        a[at_page] = to if to is not None else int(a[at_page] or 1) + step
+        return leaderboard_view(ctx, *a)
 
-    for comp in (search, types, show_ref, max_cost, shown, track_dd, ctx.board_dd, sort_by, descending):
+    first = functools.partial(turned, to=1)
+    for comp in (search, types, show_ref, max_cost, shown, track_dd, ctx.board_dd, sort_by, descending,
+                 ctx.prices_dd):
         comp.change(first, inputs, outputs, show_progress="hidden", api_name=False)
+    min_tp.submit(first, inputs, outputs, show_progress="hidden", api_name=False)
+    min_tp.blur(first, inputs, outputs, show_progress="hidden", api_name=False)
+    ctx.prices_applied.then(first, inputs, outputs, show_progress="hidden", api_name=False)
     page.submit(handler, inputs, outputs, show_progress="hidden", api_name=False)
     for btn, step in ((prev_btn, -1), (next_btn, 1)):
-        btn.click(lambda *a, step=step: leaderboard_view(ctx, *a[:-1], int(a[-1] or 1) + step), inputs, outputs,
-                  show_progress="hidden", api_name=False)
+        btn.click(functools.partial(turned, step=step), inputs, outputs, show_progress="hidden", api_name=False)
     gr.Timer(30).tick(handler, inputs, outputs, show_progress="hidden", api_name=False)
 
     def slider_range(track):
@@ -205,6 +323,10 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
 # ------------------------------------------------------------------------------ pareto
 def slice_choices(ctx: Ctx, track: str) -> list[str]:
     return [ALL] + [f"family: {f}" for f in ctx.families(track)] + [f"dataset: {d}" for d in ctx.datasets(track)]
+
+
+NO_COLOUR = "entry"
+BY_THROUGHPUT = "throughput"
 
 
 def default_budget(lo: float, hi: float, step: float) -> float:
@@ -229,14 +351,20 @@ def matching_ids(view: BoardView, query: str) -> set[int]:
     return set(apply_filters(view.frame, query)["submission_id"].astype(int).tolist())
 
 
-def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None, query: str = ""):
-    """``budget`` in :data:`units.UNIT`, as the slider gives it; ``query`` highlights matching entries."""
-    view = ctx.view(track, board)
+def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None, query: str = "",
+                prices: str | None = None, custom: dict | None = None, colour: str | None = None):
+    """``budget`` in :data:`units.UNIT`, as the slider gives it; ``query`` highlights matching entries;
+    ``prices``/``custom`` the price table in force; ``colour`` = :data:`BY_THROUGHPUT` colours by throughput."""
+    view, note = ctx.priced(track, board, prices, custom)
     slice_points = None
     if release_id(board) is not None and slice_name and slice_name != ALL:
         return pareto_figure([], title=slice_name), ("A release ranks whole entries on the private part; its "
                                                      "slices are not published. Pick *All samples*.")
     if slice_name and slice_name != ALL:
+        if view.repriced is not None:
+            return pareto_figure([], title=slice_name), ("A slice shows accuracy only at the track's prices (a "
+                                                         "router's per-group cost is not shown); pick *All samples*"
+                                                         " or the track's own price table.")
         level, name = slice_name.split(": ", 1)
         slice_points = ctx.service.slice_points(track, level, name)
     per_query = units.per_query(budget) if budget else None
@@ -246,15 +374,16 @@ def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
         view.memo[key] = layer_arrays(split_entries(view.rows)[1], slice_points)
     fig = pareto_figure(view.rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL,
                         highlight=highlight, layer=view.memo[key],
-                        achievable=(view.costs, view.accs) if slice_points is None else None)
+                        achievable=(view.costs, view.accs) if slice_points is None else None,
+                        by_throughput=colour == BY_THROUGHPUT)
     if not budget:
-        return fig, "Set a budget."
+        return fig, f"Set a budget.\n\n<span id='pareto-price-note'>{note}</span>"
     best = (view.best_under(per_query) if slice_points is None
             else best_under_budget(view.rows, per_query, slice_points))
     text = budget_text(best, budget)
     if (query or "").strip():
         text += f"\n\nHighlighted: {len(highlight):,} matching entr{'y' if len(highlight) == 1 else 'ies'}."
-    return fig, text
+    return fig, text + f"\n\n<span id='pareto-price-note'>{note}</span>"
 
 
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
@@ -266,15 +395,18 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         budget = gr.Slider(lo, hi, value=default_budget(lo, hi, step), step=step, scale=2, elem_id="budget-slider",
                            min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
                            info="drag, or type an amount in the box (e.g. 0.10)")
+    colour = gr.Radio([NO_COLOUR, BY_THROUGHPUT], value=NO_COLOUR, label="Colour points by", elem_id="pareto-colour",
+                      info="throughput: each entry that states one (self-reported) or was measured here (starters)")
     find = gr.Textbox(label="Highlight routers", placeholder="router, team or type — several terms: a; b",
                       elem_id="pareto-search", info=f"the top {TOP_ENTRIES} entries are drawn one by one, every other "
                                                     "as a grey point; a search draws its matches in colour")
     best = gr.Markdown(elem_id="budget-best")
     plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
-    inputs = [track_dd, ctx.board_dd, slice_dd, budget, find]
+    inputs = [track_dd, ctx.board_dd, slice_dd, budget, find, ctx.prices_dd, ctx.custom_prices, colour]
     handler = lambda *a: pareto_view(ctx, *a)  # noqa: E731
-    for comp in (slice_dd, budget, track_dd, ctx.board_dd):
+    for comp in (slice_dd, budget, track_dd, ctx.board_dd, ctx.prices_dd, colour):
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
+    ctx.prices_applied.then(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     find.submit(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     find.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False, trigger_mode="always_last")
 
@@ -333,8 +465,16 @@ def detail_view(ctx: Ctx, track: str, first: int | None, second: int | None, lev
         lines.append(f"- **{inert(v['router_name'])}** ({inert(v['team']) or 'no team'}), point `{inert(p['point'])}`: "
                      f"accuracy {100 * p['accuracy']:.1f}% (95% CI {fmt_ci('accuracy')}), cost "
                      f"{units.cost_text(p['cost'])}, rank score {100 * p['rank_score']:.1f} "
-                     f"(95% CI {fmt_ci('rank_score')}).{paired}")
+                     f"(95% CI {fmt_ci('rank_score')}).{paired} {throughput_text(v)}")
     return detail_figure(views, key), "\n".join(lines) or "Pick an entry."
+
+
+def throughput_text(v: dict[str, Any]) -> str:
+    """A sentence on an entry's throughput: who measured it and on what (user text made inert)."""
+    if v.get("throughput") is None:
+        return "Throughput: not stated."
+    return (f"Throughput: {v['throughput']:.3g} K tokens/s, {inert(v.get('throughput_source') or 'stated')}"
+            + (f" on {inert(v['throughput_hardware'])}" if v.get("throughput_hardware") else "") + ".")
 
 
 def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
@@ -394,8 +534,8 @@ def validate_upload(ctx: Ctx, track: str, upload: Any) -> str:
 
 
 def submit_upload(ctx: Ctx, track: str, upload: Any, router_name: str, team: str, router_type: str, paper: str,
-                  code: str, description: str, uses_images: bool, private: bool, request: gr.Request = None,
-                  profile: Any = None) -> tuple[str, str]:
+                  code: str, description: str, uses_images: bool, private: bool, throughput: float | None = None,
+                  hardware: str = "", request: gr.Request = None, profile: Any = None) -> tuple[str, str]:
     user = auth.current_user(request, profile)
     if user is None:
         return "Sign in first.", "{}"
@@ -405,7 +545,9 @@ def submit_upload(ctx: Ctx, track: str, upload: Any, router_name: str, team: str
     meta = SubmissionMeta(router_name=router_name or "", team=team or "", router_type=router_type or "other",
                           paper_url=paper or "", code_url=code or "", description=description or "",
                           uses_images=bool(uses_images),
-                          visibility=Visibility.PRIVATE.value if private else Visibility.PUBLIC.value)
+                          visibility=Visibility.PRIVATE.value if private else Visibility.PUBLIC.value,
+                          throughput=float(throughput) if throughput not in (None, "") else None,
+                          hardware=hardware or "")
     res = ctx.service.submit(user, track, name, data, meta)
     text = ("**Accepted:** " if res.accepted else "**Not accepted:** ") + inert(res.message)
     if res.problems:
@@ -441,6 +583,12 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         uses_images = gr.Checkbox(label="Uses images", value=False)
         private = gr.Checkbox(label="Private (only you see it)", value=False)
     with gr.Row():
+        throughput = gr.Number(value=None, minimum=0, label="Throughput (K tokens/s, optional)", elem_id="meta-throughput",
+                               info="your router's own inference over the test questions; shown as self-reported",
+                               min_width=STACK_BELOW)
+        hardware = gr.Textbox(label="Measured on (hardware)", max_lines=1, elem_id="meta-hardware",
+                              placeholder="e.g. 1× A100 80GB, batch 32", min_width=STACK_BELOW)
+    with gr.Row():
         validate_btn = gr.Button("Validate", elem_id="validate-btn")
         submit_btn = gr.Button("Submit", variant="primary", elem_id="submit-btn")
     feedback = gr.Markdown(elem_id="submit-feedback")
@@ -449,8 +597,9 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     def do_validate(track, file):
         return validate_upload(ctx, track, file)
 
-    def do_submit(track, file, a, b, c, d, e, f, g, h, request: gr.Request, profile: gr.OAuthProfile | None):
-        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, request=request, profile=profile)
+    def do_submit(track, file, a, b, c, d, e, f, g, h, tp=None, hw="", request: gr.Request = None,
+                  profile: gr.OAuthProfile | None = None):
+        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, tp, hw, request=request, profile=profile)
 
     def do_quota(track, request: gr.Request, profile: gr.OAuthProfile | None):
         return quota_text(ctx, track, request, profile)
@@ -460,7 +609,8 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     upload.upload(do_validate, [track_dd, upload], feedback, api_name=False, **checks)
     validate_btn.click(do_validate, [track_dd, upload], feedback, api_name="validate", **checks)
     ctx.submitted = submit_btn.click(do_submit, [track_dd, upload, router_name, team, router_type, paper, code,
-                                                 description, uses_images, private], [feedback, result],
+                                                 description, uses_images, private, throughput, hardware],
+                                     [feedback, result],
                                      api_name="submit", **checks).then(do_quota, track_dd, quota, api_name=False)
     ctx.on_load.append((do_quota, [track_dd], [quota]))
 

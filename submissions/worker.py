@@ -22,7 +22,7 @@ from submissions.config import Settings
 from submissions.db import bump_board, connect, ensure_track, ensure_user, is_transient, retrying
 from submissions.models import Submission, Track
 from submissions.sandbox import Sandbox, SandboxLimits
-from submissions.status import Kind, Status, Visibility
+from submissions.status import Kind, Status, Throughput, Visibility
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "routerboard"
@@ -92,6 +92,15 @@ def seed_pricing(factory: sessionmaker[Session], sandbox: Sandbox, track_id: int
     return True
 
 
+def _measured_throughput(info: dict) -> dict:
+    """A starter's measured throughput (written with its file), as submission columns."""
+    tp = info.get("throughput") or {}
+    if not tp.get("ktok_s"):
+        return {}
+    return {"throughput": float(tp["ktok_s"]), "throughput_hardware": str(tp.get("hardware", ""))[:200],
+            "throughput_source": Throughput.MEASURED.value}
+
+
 def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int, track: str,
                   seen: dict[str, tuple[int, int]] | None = None) -> int:
     """Queue each stored starter router of a track once, as a ``starter`` entry scored like any upload.
@@ -127,6 +136,7 @@ def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int,
                                 "split; a sweep of λ (the accuracy–cost trade-off) written as one curve",
                     code_url="", file_sha256=digest, file_format="csv", file_size=len(data),
                     ladder_key=f"starter:{name}",
+                    **_measured_throughput(info),
                     dedup_key=f"starter:{digest}"[:64], status=Status.PENDING.value, created_at=jobs.utcnow()))
             added += 1
             if seen is not None:

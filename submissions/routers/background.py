@@ -115,7 +115,8 @@ def train_missing(spec: str, routers: tuple[str, ...] = ORDER) -> list[str]:
             result = train_sweep(bundle, router, target="test", progress=False)
             write_starter(bundle.track_id, router, result.predictions,
                           {"track": bundle.track_id, "seconds": result.seconds,
-                           "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k, "trained_by": "app"})
+                           "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k, "trained_by": "app",
+                           "throughput": result.throughput})
             done.append(router)
             trained.append(router)
         _write_progress(bundle.track_id, state="done", done=done, todo=[], started=started,

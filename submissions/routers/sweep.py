@@ -23,6 +23,7 @@ Two objectives:
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -56,6 +57,8 @@ class SweepResult:
     seconds: float
     chosen_k: int | None = None
     objective: str = "utility"
+    #: the router's own inference measured on this machine (see :func:`measure_throughput`)
+    throughput: dict | None = None
 
 
 def _dev_rank_score(bundle: Bundle, choice: np.ndarray) -> float:
@@ -152,18 +155,53 @@ def train_sweep(bundle: Bundle, router: str, *, lambdas: tuple[float, ...] | Non
                     for k, per_lam in by_k.items()}
         chosen_k = max(mean_dev, key=lambda k: (mean_dev[k], -k))
         choices = {point_label(lam): by_k[chosen_k][lam] for lam in lambdas}
+        target_y = y if objective == "utility" else labels[lambdas[0]]
+        infer = lambda: KNNRouter.predict_from(knn.neighbours(xtg), target_y, chosen_k)  # noqa: E731
     elif objective == "utility":  # one training; every λ is a decision rule over its estimates
         model = NeuralRouter.starter(router, seed=seed).fit(xtr, quality(rows["train"]), xdev, quality(rows["dev"]))
         p_dev, p_tg = model.predict(xdev), model.predict(xtg)
         choices = {point_label(lam): decide(p_dev, p_tg, lam) for lam in lambdas}
+        infer = lambda: model.predict(xtg)  # noqa: E731
     else:  # one training per λ
         for lam in lambdas:
             model = NeuralRouter.starter(router, "soft-labels", seed).fit(xtr, label(rows["train"], lam), xdev,
                                                                           label(rows["dev"], lam))
             choices[point_label(lam)] = (model.predict(xdev).argmax(1), model.predict(xtg).argmax(1))
+        infer = lambda: model.predict(xtg)  # noqa: E731
+    seconds = time.perf_counter() - t0
+    throughput = measure_throughput(bundle, rows[target], infer, encoder,
+                                    encode=features is None and "text" not in bundle.embeddings)
     dev_scores = {p: _dev_rank_score(bundle, d) for p, (d, _) in choices.items()}
     ids = bundle.samples["sample_id"].to_numpy()[rows[target]]
     names = np.asarray(bundle.model_ids, dtype=object)
     frame = pd.concat([pd.DataFrame({"sample_id": ids, "model_id": names[c], "point": p})
                        for p, (_, c) in choices.items()], ignore_index=True)
-    return SweepResult(router, frame, dev_scores, time.perf_counter() - t0, chosen_k, objective)
+    return SweepResult(router, frame, dev_scores, seconds, chosen_k, objective, throughput)
+
+
+def hardware() -> str:
+    """This machine, as a throughput's "measured on"."""
+    import platform
+
+    cpu = platform.processor() or platform.machine() or "CPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}), the leaderboard's own server"
+
+
+def measure_throughput(bundle: Bundle, rows: np.ndarray, infer, encoder: str, *, encode: bool) -> dict:
+    """The router's inference over ``rows`` (the test questions) timed end to end on this machine:
+    encoding the questions (when the router encodes them itself; not when the track ships
+    embeddings), image statistics, the router's prediction and one λ's routing. Throughput is the
+    test queries' input tokens routed per second, in thousands (VL-RouterBench's K tokens/s)."""
+    from submissions.routers.features import encode_texts, image_statistics
+
+    start = time.perf_counter()
+    if encode:
+        encode_texts(bundle.samples["question"].to_numpy()[rows].tolist(), encoder, progress=False)
+    if bundle.images is not None:
+        image_statistics(np.asarray(bundle.images[rows]))
+    p = infer()
+    np.argmax(np.asarray(p), axis=1)
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    tokens = float(np.asarray(bundle.samples["input_tokens"].to_numpy()[rows], dtype=np.float64).sum())
+    return {"ktok_s": tokens / elapsed / 1000.0, "seconds": elapsed, "tokens": tokens, "queries": int(len(rows)),
+            "hardware": hardware(), "encoded_questions": bool(encode)}
