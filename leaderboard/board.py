@@ -19,7 +19,7 @@ import pandas as pd
 
 from evaluator.pricing import PriceTable, track_table
 from leaderboard.figures import achievable_points
-from leaderboard.prices import Repriced, reprice_rows
+from leaderboard.prices import Repriced, board_points, reprice_rows
 from leaderboard.tables import raw_frame
 
 #: the board selector's value for the live board (a release is ``release:<id>``)
@@ -92,7 +92,10 @@ class Boards:
         hit = self._repriced.get(key)
         if hit is None:
             _, data = self.service.repricing_data(track)
-            rep = reprice_rows(base.rows, data, table, bundle.model_ids)
+            flat = base.memo.get("board-points")
+            if flat is None or flat[0] is not data:  # once per board version, whatever the table
+                flat = base.memo["board-points"] = (data, board_points(base.rows, data))
+            rep = reprice_rows(base.rows, data, table, bundle.model_ids, flat=flat[1])
             hit = BoardView.build(base.version, rep.rows, self.families(track))
             hit.repriced = rep
             with self._lock:

@@ -268,8 +268,8 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     with gr.Row():
         max_cost = gr.Slider(0, hi, value=hi, step=0.01, label=f"Max cost ({units.UNIT})", scale=2,
                              min_width=STACK_BELOW)
-        min_tp = gr.Number(value=None, minimum=0, label="Min throughput (K tok/s)", scale=1, min_width=140,
-                           elem_id="lb-min-throughput", info="blank: every entry")
+        min_tp = gr.Number(value=0, minimum=0, label="Min throughput (K tok/s)", scale=1, min_width=140,
+                           elem_id="lb-min-throughput", info="0: every entry")
         shown = gr.CheckboxGroup(choosable(cols), value=default_labels(cols), label="Columns", scale=3,
                                   min_width=STACK_BELOW, elem_id="lb-columns")
     with gr.Row():
@@ -546,7 +546,8 @@ def submit_upload(ctx: Ctx, track: str, upload: Any, router_name: str, team: str
                           paper_url=paper or "", code_url=code or "", description=description or "",
                           uses_images=bool(uses_images),
                           visibility=Visibility.PRIVATE.value if private else Visibility.PUBLIC.value,
-                          throughput=float(throughput) if throughput not in (None, "") else None,
+                          # an empty number box arrives as None or 0: neither states a throughput
+                          throughput=float(throughput) if throughput not in (None, "", 0) else None,
                           hardware=hardware or "")
     res = ctx.service.submit(user, track, name, data, meta)
     text = ("**Accepted:** " if res.accepted else "**Not accepted:** ") + inert(res.message)

@@ -51,3 +51,12 @@ def test_uploads_benchmark_runs_quick():
     for tag in ("[1]", "[2]", "[3]"):
         assert tag in out.stdout
     assert "too_many_rows" in out.stdout and "before" in out.stdout and "after" in out.stdout
+
+
+def test_prices_benchmark_runs_quick():
+    out = subprocess.run([sys.executable, "tests/benchmarks/bench_prices.py", "--quick"],
+                         capture_output=True, text=True, cwd=repo_root(), timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for tag in ("[1]", "[2]", "[3]"):
+        assert tag in out.stdout
+    assert "x the table build" in out.stdout

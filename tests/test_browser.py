@@ -241,6 +241,8 @@ def test_03_upload_reaches_done_in_my_submissions(browser_page, sim_bundle):
     page.locator("#upload-file input[type='file']").set_input_files(str(path))
     wait_until(lambda: "is valid" in page.locator("#submit-feedback").inner_text(), what="instant validation")
     page.locator("#meta-name").locator("input, textarea").first.fill("Browser MiMo")
+    page.locator("#meta-throughput input").fill("12.5")
+    page.locator("#meta-hardware").locator("input, textarea").first.fill("1x A100 80GB")
     page.locator("#submit-btn").click()
     wait_until(lambda: "queued as submission" in page.locator("#submit-feedback").inner_text(), what="queued")
     shot(page, "submit")
@@ -394,3 +396,63 @@ def test_08_ladder_finals_and_a_release(browser_page, sim_bundle):
         assert words in docs, docs
     page.locator("#board-select input").first.click()
     page.get_by_role("option", name="Live", exact=False).first.click()
+
+
+def column_of(page, label):
+    heads = [h["label"] for h in headers(page)]
+    return next(i for i, h in enumerate(heads) if h.startswith(label))
+
+
+def test_09_throughput_and_prices(browser_page, sim_bundle):
+    """A submission's stated throughput is on the table (reference entries show a dash); halving
+    GPT-4o's prices in the editor re-prices the table and the Pareto plot."""
+    page, _, _ = browser_page
+    open_tab(page, "Leaderboard")
+    page.locator("#board-select input").first.click()
+    page.get_by_role("option", name="Live", exact=False).first.click()
+    wait_until(lambda: "Browser MiMo" in table_text(page), what="the live board")
+    tp = column_of(page, "Throughput")
+    rows = grid_rows(page, "#leaderboard-table")
+    mimo = next(r for r in rows if "Browser MiMo" in r[1])
+    assert mimo[tp] == "12.5 · self-reported", mimo
+    gpt = next(r for r in rows if r[1] == "GPT-4o")
+    assert gpt[tp] == "—", gpt
+    cost = column_of(page, "Cost")
+    before = float(gpt[cost])
+    assert "the track's own prices" in page.locator("#lb-count").inner_text()
+    page.locator("#prices-box").get_by_text("Prices", exact=False).first.click()
+    editor = page.locator("#price-editor")
+    wait_until(lambda: "GPT-4o" in editor.inner_text(), what="the price editor")
+    row = next(i for i, r in enumerate(grid_rows(page, "#price-editor")) if r[0] == "GPT-4o")
+    for col, value in ((1, "1.25"), (2, "5")):
+        cell = editor.locator(f'[role="gridcell"][data-row="{row}"][data-col="{col}"]')
+        cell.scroll_into_view_if_needed()
+        cell.dblclick()
+        box = editor.locator("input:focus, textarea:focus").first
+        box.fill(value)
+        box.press("Enter")
+    edited = lambda: [c.replace("⋮", "").strip() for c in grid_rows(page, "#price-editor")[row][1:3]]  # noqa: E731
+    wait_until(lambda: edited() == ["1.25", "5"], what="the edited prices")
+    shot(page, "prices-editor")
+    page.locator("#price-apply").click()
+    wait_until(lambda: "your edited prices" in page.locator("#lb-count").inner_text(), what="the table re-priced")
+    gpt_after = next(r for r in grid_rows(page, "#leaderboard-table") if r[1] == "GPT-4o")
+    public = sim_bundle.split_rows("test:public")
+    j = sim_bundle.model_ids.index("GPT-4o")
+    expect = units.in_unit(sim_bundle.cost[public, j].mean() / 2)
+    assert float(gpt_after[cost]) == pytest.approx(expect, abs=0.0006) and float(gpt_after[cost]) < 0.6 * before
+    assert "Rank-score cost bounds under it" in page.locator("#lb-count").inner_text()
+    shot(page, "prices-table", full_page=True)
+    open_tab(page, "Pareto plot")
+    xs = lambda: page.evaluate("""() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');
+      if (!el || !el._fullData) return null; const t = el._fullData.find(t => t.name === 'Single models');
+      return t ? Array.from(t.x)[Array.from(t.text).indexOf('GPT-4o')] : null; }""")  # noqa: E731
+    wait_until(lambda: xs() is not None and abs(xs() - expect) < 1e-3 * expect + 1e-9, what="GPT-4o moved on the plot")
+    assert "your edited prices" in page.locator("#budget-best").inner_text()
+    page.locator("#pareto-colour").get_by_text("throughput", exact=True).click()
+    wait_until(lambda: "Throughput (K tok/s)" in (plot_trace_names(page) or []), what="points coloured by throughput")
+    shot(page, "pareto-prices", full_page=True)
+    page.locator("#price-select input").first.click()
+    page.get_by_role("option", name="The track's own prices", exact=False).first.click()
+    open_tab(page, "Leaderboard")
+    wait_until(lambda: "the track's own prices" in page.locator("#lb-count").inner_text(), what="the track's prices back")

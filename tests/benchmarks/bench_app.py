@@ -34,8 +34,11 @@ FAMILIES = ["Charts & OCR/Document", "General", "STEM"]
 
 
 def fill(service: SubmissionService, n: int, seed: int = 0) -> int:
+    """``n`` DONE entries (10% with 8 points, the rest with 1) on the default track, each point with
+    random per-model token sums so that the board can be re-priced; returns the number of points."""
     rng = np.random.default_rng(seed)
     track_id = service.track_ids[service.default_track]
+    m = len(service.bundle(service.default_track).models)
     now = utcnow()
     with service.engine.begin() as conn:
         user_ids = [conn.execute(insert(User).values(username=f"bench{k}", display_name="", is_admin=False,
@@ -55,9 +58,13 @@ def fill(service: SubmissionService, n: int, seed: int = 0) -> int:
             acc = rng.uniform(0.35, 0.85)
             cost = 10 ** rng.uniform(-4.3, -2.5)
             for p in range(int(k)):
+                share = rng.dirichlet(np.ones(m))
+                sums = np.concatenate([share * 2290 * 900, share * 2290 * rng.uniform(50, 400, m)])
                 pts.append({"submission_id": sid, "point": str(p), "point_order": p, "accuracy": acc + 0.01 * p,
                             "cost": cost * (1 + 0.3 * p), "total_cost": cost * 4579, "rank_score": acc * 0.9,
-                            "rank_score_lo": acc * 0.88, "rank_score_hi": acc * 0.92})
+                            "rank_score_lo": acc * 0.88, "rank_score_hi": acc * 0.92,
+                            "accuracy_lo": acc - 0.02, "accuracy_hi": acc + 0.02,
+                            "tokens": np.round(sums).astype("<f8").tobytes()})
         pids = [r.id for r in conn.execute(insert(ResultPoint).returning(ResultPoint.id), pts)]
         conn.execute(insert(Breakdown), [{"result_point_id": pid, "level": "family", "name": f, "accuracy": 0.6,
                                           "cost": 0.001, "rank_score": 0.5, "n": 1500} for pid in pids for f in FAMILIES])
