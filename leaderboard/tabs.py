@@ -786,7 +786,7 @@ def docs_pool(ctx: Ctx, track: str) -> str:
                      f"{units.money(m.output_price)} |" for m in b.models)
     return f"""
 ## Model pool
-{len(b.models)} models; prices in US dollars per 1M tokens.
+{len(b.models)} models; prices in US dollars per 1M tokens. Every cost is tokens × these prices: the **Prices** box above the tabs re-prices the whole board (a price-table file or your own edits).
 
 | model | params (B) | input | output |
 |---|---|---|---|
