@@ -587,7 +587,7 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         throughput = gr.Number(value=None, minimum=0, label="Throughput (K tokens/s, optional)", elem_id="meta-throughput",
                                info="your router's own inference over the test questions; shown as self-reported",
                                min_width=STACK_BELOW)
-        hardware = gr.Textbox(label="Measured on (hardware)", max_lines=1, elem_id="meta-hardware",
+        hardware = gr.Textbox(value="", label="Measured on (hardware)", max_lines=1, elem_id="meta-hardware",
                               placeholder="e.g. 1× A100 80GB, batch 32", min_width=STACK_BELOW)
     with gr.Row():
         validate_btn = gr.Button("Validate", elem_id="validate-btn")
@@ -598,9 +598,9 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     def do_validate(track, file):
         return validate_upload(ctx, track, file)
 
-    def do_submit(track, file, a, b, c, d, e, f, g, h, tp=None, hw="", request: gr.Request = None,
+    def do_submit(track, file, a, b, c, d, e, f, g, h, tp=None, hw=None, request: gr.Request = None,
                   profile: gr.OAuthProfile | None = None):
-        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, tp, hw, request=request, profile=profile)
+        return submit_upload(ctx, track, file, a, b, c, d, e, f, g, h, tp, hw or "", request=request, profile=profile)
 
     def do_quota(track, request: gr.Request, profile: gr.OAuthProfile | None):
         return quota_text(ctx, track, request, profile)

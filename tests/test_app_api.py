@@ -100,3 +100,21 @@ def test_one_user_cannot_see_or_withdraw_anothers_private_submission(tmp_path, s
         wait_until(lambda: alice.predict(sid, api_name="/submission")["status"] == "DONE", what="DONE")
         assert "alice secret" not in {r["router"] for r in bob.predict(TRACK, api_name="/leaderboard_rows")}
         assert alice.predict(sid, api_name="/withdraw")["status"] == "WITHDRAWN"
+
+
+def test_leaderboard_rows_repriced(local_app, sim_bundle):
+    """``prices`` re-prices the answer: GPT-4o at half price costs half, exactly (a reference entry)."""
+    _, client = local_app
+    wait_until(lambda: "error" not in (client.predict(TRACK, 0, 0, "gpt-4o", '{"GPT-4o": {"input": 1.25, "output": 5}}',
+                                                      api_name="/leaderboard_rows") or {"error": 1}),
+               what="the pricing basis")  # the worker computes it right after the reference entries
+    base = next(r for r in client.predict(TRACK, 0, 0, "", api_name="/leaderboard_rows") if r["router"] == "GPT-4o")
+    rows = client.predict(TRACK, 0, 0, "", '{"gpt-4o": {"input": 1.25, "output": 5}}', api_name="/leaderboard_rows")
+    gpt = next(r for r in rows if r["router"] == "GPT-4o")
+    assert gpt["cost"] == pytest.approx(base["cost"] / 2, rel=1e-12) and gpt["price_table"] == "custom"
+    assert all("tokens" not in r for r in rows) and "Oracle curve" not in {r["router"] for r in rows}
+    assert rows == sorted(rows, key=lambda r: -r["rank_score"])
+    bad = client.predict(TRACK, 0, 0, "", '{"GPT-4o": {"input": -1, "output": 5}}', api_name="/leaderboard_rows")
+    assert "input price -1 is negative" in bad["error"]
+    unknown = client.predict(TRACK, 0, 0, "", "2027-prices", api_name="/leaderboard_rows")
+    assert "no price table named '2027-prices'" in unknown["error"]

@@ -112,3 +112,25 @@ def test_bad_inputs_of_serve_worker_bench_and_publish_results(tmp_path, capsys, 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
     assert main(["publish-results", "--track", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
     assert "could not read the leaderboard" in capsys.readouterr().err
+
+
+def test_score_with_a_price_table(dev_file, sim_bundle, tmp_path, capsys):
+    import yaml
+
+    own = {m.model_id: {"input": m.input_price, "output": m.output_price} for m in sim_bundle.models}
+    own["GPT-4o"] = {"input": 1.25, "output": 5.0}
+    table = tmp_path / "q3.yaml"
+    table.write_text(yaml.safe_dump({"name": "Q3", "date": "2026-09-30", "models": own}))
+    assert main(["score", str(dev_file), "--split", "dev", "--json", "--replicates", "0", "--prices", str(table)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    dev = sim_bundle.split_rows("dev")
+    j = sim_bundle.model_ids.index("GPT-4o")
+    halved = (sim_bundle.samples["input_tokens"].to_numpy()[dev] * 1.25 + sim_bundle.output_tokens[dev, j] * 5) / 1e6
+    gpt = next(p for p in printed["points"] if p["point"] == "2")
+    assert gpt["cost"] == pytest.approx(halved.mean(), rel=1e-12)
+    assert main(["score", str(dev_file), "--split", "dev", "--replicates", "0", "--prices", str(table)]) == 0
+    assert "prices: Q3 (2026-09-30)" in capsys.readouterr().out
+    del own["SmolVLM2"]
+    table.write_text(yaml.safe_dump({"models": own}))
+    assert main(["score", str(dev_file), "--prices", str(table)]) == 2
+    assert "no prices for 1 model(s) of the pool: SmolVLM2" in capsys.readouterr().err

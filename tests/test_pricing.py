@@ -298,3 +298,29 @@ def test_repriced_board_equals_a_full_rescore(db_url, tmp_path, sim_bundle, sim_
     assert view.repriced.left_out == 1 and all(r["router"] != "Oracle curve" for r in view.rows)
     # token sums never reach a row (rows are what the JSON API answers)
     assert all("tokens" not in r and all("tokens" not in p for p in r["points"]) for r in view.rows)
+
+
+def test_the_page_says_when_prices_cannot_be_applied(tmp_path, sim_bundle):
+    """Before a worker has computed the track's pricing basis (and on tracks without token data) the
+    board stays at the track's prices and says why; a bad edited table is named, not applied."""
+    from conftest import make_settings
+    from leaderboard.prices import CUSTOM
+    from leaderboard.tabs import Ctx, price_status
+    from submissions.service import SubmissionService
+
+    service = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    ctx = Ctx(service)
+    track = service.default_track
+    custom = {"track": track, "models": {m.model_id: {"input": m.input_price / 2, "output": m.output_price}
+                                         for m in sim_bundle.models}}
+    view, note = ctx.priced(track, "live", CUSTOM, custom)
+    assert view.repriced is None
+    assert note.startswith("**Prices not applied:**") and "not been computed yet" in note
+    assert "Re-pricing is not available for this track" in price_status(ctx, track)
+    custom["models"]["GPT-4o"]["input"] = "free"
+    _, note = ctx.priced(track, "live", CUSTOM, custom)
+    assert "input price 'free' is not a number" in note
+    _, note = ctx.priced(track, "live", CUSTOM, {"track": "another", "models": {}})
+    assert "no edited prices for this track yet" in note
+    _, note = ctx.priced(track, "live", None, None)
+    assert note.startswith("Costs and rank scores at the track's own prices")
