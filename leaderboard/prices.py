@@ -9,6 +9,7 @@ derived from that, exactly as for the live board; reference entries are re-price
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -59,28 +60,28 @@ def table_named(bundle: Bundle, name: str | None) -> PriceTable:
 
 
 def parse_prices_text(bundle: Bundle, text: str) -> PriceTable:
-    """A table given as text (the JSON API's ``prices``): a table name, or a ``pricing.yaml``/JSON
-    document; models it leaves out keep the track's prices."""
+    """A table given as text (the JSON API's ``prices``): a table's name, or the prices themselves as
+    YAML/JSON — ``{"models": {id: {input, output}}}`` or just ``{id: {input, output}}``; models left
+    out keep the track's prices (as in the app's editor)."""
     text = (text or "").strip()
-    if not text or not text.lstrip().startswith(("{", "models", "name", "pricing")) and "\n" not in text:
+    if not text.startswith("{") and "\n" not in text and ":" not in text:
         return table_named(bundle, text)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise PriceTableError("prices: not a table name and not valid YAML/JSON; send e.g. "
-                              '{"models": {"gpt-4o": {"input": 1.25, "output": 5}}}') from None
-    if isinstance(doc, Mapping) and "models" not in doc and "pricing" not in doc:
-        doc = {"models": doc}
+        doc = None
+    if not isinstance(doc, Mapping):
+        raise PriceTableError("prices: neither a price table's name nor a mapping of prices; send e.g. "
+                              '{"models": {"gpt-4o": {"input": 1.25, "output": 5}}}')
+    section = doc.get("models", doc.get("pricing", doc))
+    if not isinstance(section, Mapping):
+        raise PriceTableError("prices: 'models' must map model ids to {input: …, output: …}")
     own = track_table(bundle)
-    base = {"models": {mid: {"input": i, "output": o} for mid, i, o in zip(own.model_ids, own.input, own.output)}}
-    section = doc.get("models", doc.get("pricing")) if isinstance(doc, Mapping) else None
-    if isinstance(section, Mapping):  # partial tables start from the track's prices, as the editor does
-        resolved = parse_price_table({"models": {**base["models"], **{_canonical(bundle, k): v for k, v in
-                                                                     section.items()}}},
-                                     bundle.models, where="prices")
-        return PriceTable(str(doc.get("name") or CUSTOM), resolved.model_ids, resolved.input, resolved.output,
-                          str(doc.get("date") or ""), str(doc.get("source") or ""))
-    return parse_price_table(doc, bundle.models, where="prices")
+    merged = {mid: {"input": i, "output": o} for mid, i, o in zip(own.model_ids, own.input, own.output)}
+    merged.update({_canonical(bundle, k): v for k, v in section.items()})
+    table = parse_price_table({"models": merged}, bundle.models, where="prices")
+    return dataclasses.replace(table, name=str(doc.get("name") or CUSTOM), date=str(doc.get("date") or ""),
+                               source=str(doc.get("source") or ""))
 
 
 def _canonical(bundle: Bundle, name: Any) -> str:

@@ -300,7 +300,9 @@ class Worker:
         except Exception as exc:  # anything wrong with one job is that job's failure, never the worker's death
             if self._stop.is_set():  # interrupted by stop() (it closes the sandbox under our feet): hand it back
                 try:
-                    self._db(jobs.release, self.factory, job.submission_id, self.worker_id, what="release")
+                    if self._db(jobs.release, self.factory, job.submission_id, self.worker_id, what="release",
+                                max_wait=2.0):
+                        log.info("stopping: submission %s handed back to the queue", job.submission_id)
                 except Exception:  # the database is away: the lease runs out and another worker takes it
                     log.warning("could not hand submission %s back; its lease will run out", job.submission_id)
                 return
