@@ -149,10 +149,12 @@ class Simulated:
 
 
 def simulate(rng: np.random.Generator, models: list[tuple], datasets: list[tuple],
-             specialists: list[tuple[str, str, float]]) -> Simulated:
+             specialists: list[tuple[str, str, float]], stems: dict[str, list[str]] | None = None) -> Simulated:
     """Draw outcomes, texts, images, tokens and costs for ``datasets`` (rows of :data:`_DATASETS`'s
     shape) and ``models`` (rows of :data:`_MODELS`'s shape) from ``rng``, in a fixed order of draws
-    (``vlrb-sim``'s bytes depend on it: do not reorder)."""
+    (``vlrb-sim``'s bytes depend on it: do not reorder). ``stems``: question openings of datasets
+    that :data:`_STEMS` does not know (two per dataset)."""
+    stems = {**_STEMS, **(stems or {})}
     m = len(models)
     sizes = np.array([d[2] for d in datasets])
     n = int(sizes.sum())
@@ -190,7 +192,7 @@ def simulate(rng: np.random.Generator, models: list[tuple], datasets: list[tuple
     diff_pick = rng.integers(0, 5, n)
     questions = []
     for i in range(n):  # one-time generation, not a scoring path
-        parts = [_STEMS[dnames[ds_idx[i]]][stem_pick[i]]]
+        parts = [stems[dnames[ds_idx[i]]][stem_pick[i]]]
         for k, skill in enumerate(SKILLS):
             parts.extend(_CUES[skill][c] for c in cue_picks[i, k, :cue_counts[i, k]])
         if b_seen[i] > 0.8:
