@@ -29,10 +29,12 @@ track (about 11 ms a question on 2 cores); generation itself takes a few seconds
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from evaluator import vlrb_sim
-from evaluator.bundle import Bundle, CostBounds, ModelInfo, Provenance
+from evaluator.bundle import Bundle, CostBounds, Provenance
 from evaluator.vlrb_sim import SKILLS, _DATASETS, _MODELS, _SPECIALISTS
 
 HELDOUT = "vlrb-sim-heldout"
@@ -76,17 +78,27 @@ _SKILL_WORDS = {"perception": "visual perception", "ocr": "reading text (OCR, do
                 "knowledge": "world knowledge"}
 
 
-def card_text(model: tuple) -> str:
-    """A new model's card text from its simulated profile, in a vendor's words: size, strengths and
+def _size_words(params: str) -> str:
+    if params in ("-", ""):
+        return "API model (size not disclosed)"
+    if "-A-" in params:  # mixture of experts: total-A-active
+        total, active = params.split("-A-")
+        return f"{float(total):g}B-parameter mixture-of-experts open model ({float(active):g}B active)"
+    return f"{float(params):g}B-parameter open model"
+
+
+def card_text(model: tuple, new: bool = True) -> str:
+    """A model's card text from its simulated profile, in a vendor's words: size, strengths and
     weaknesses (skills well above or below the pool's), answer length and a headline accuracy rounded
-    to 5 points. What a router may read about a model it never saw labelled."""
+    to 5 points. What a router may read about a model it never saw labelled (every model of
+    ``vlrb-sim-newmodels`` has one, so that new and known models can be compared on their cards)."""
     mid, params, pin, pout, _alias, target, skills, verbosity = model
-    size = "API model (size not disclosed)" if params in ("-", "") else f"{float(params):g}B-parameter open model"
+    size = _size_words(params)
     strong = [_SKILL_WORDS[s] for s, v in zip(SKILLS, skills) if v >= 0.4]
     weak = [_SKILL_WORDS[s] for s, v in zip(SKILLS, skills) if v <= -0.3]
     length = ("long step-by-step (reasoning) answers" if verbosity >= 4
               else "concise answers" if verbosity <= 1.0 else "medium-length answers")
-    parts = [f"{mid}: {size}, released after the training data was collected.",
+    parts = [f"{mid}: {size}" + (", released after the training data was collected." if new else "."),
              f"Strong at {', '.join(strong)}." if strong else "No stand-out skill.",
              f"Weaker at {', '.join(weak)}." if weak else "",
              f"Writes {length}.",
@@ -152,9 +164,8 @@ def generate_newmodels(seed: int = NEWMODELS_SEED) -> Bundle:
     for arr in (quality, cost, tokens):  # train/dev never label a new model beyond its calibration set
         arr[np.ix_(public_unlabelled, unseen)] = np.nan
     samples = vlrb_sim.samples_frame(sim, datasets, split)
-    models = vlrb_sim.model_infos(_MODELS) + [
-        ModelInfo(model_id=m[0], display_name=m[0], params=m[1], input_price=m[2], output_price=m[3],
-                  aliases=(m[4], m[0].lower().replace("-", "_")), unseen=True, card=card_text(m)) for m in NEW_MODELS]
+    models = [dataclasses.replace(info, unseen=j >= len(_MODELS), card=card_text(m, new=j >= len(_MODELS)))
+              for j, (info, m) in enumerate(zip(vlrb_sim.model_infos(pool), pool))]
     description = (f"Simulated generalisation track (new models), drawn by vlrb-sim's latent model: the 14 "
                    f"VL-RouterBench datasets at 1/{NEWMODELS_SCALE} size ({len(samples):,} samples); the pool is the "
                    f"seed's 17 models at the seed's prices plus {len(NEW_MODELS)} new ones "
