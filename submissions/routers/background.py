@@ -97,6 +97,7 @@ def train_missing(spec: str, routers: tuple[str, ...] = ORDER) -> list[str]:
     import evaluator
     from submissions.routers.starters import write_starter
     from submissions.routers.sweep import train_sweep
+    from submissions.routers.unseen import how_text
 
     bundle = evaluator.load_bundle(spec, hidden=False)
     todo = missing(bundle.track_id, routers)
@@ -115,7 +116,8 @@ def train_missing(spec: str, routers: tuple[str, ...] = ORDER) -> list[str]:
             result = train_sweep(bundle, router, target="test", progress=False)
             write_starter(bundle.track_id, router, result.predictions,
                           {"track": bundle.track_id, "seconds": result.seconds,
-                           "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k, "trained_by": "app"})
+                           "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k, "trained_by": "app",
+                           "unseen": how_text(bundle)})
             done.append(router)
             trained.append(router)
         _write_progress(bundle.track_id, state="done", done=done, todo=[], started=started,

@@ -41,6 +41,11 @@ HOW = ("New models: estimated from the 3 labelled models nearest on their model 
        "card's prices. New datasets: text and image features only (no dataset one-hot), costs from the input tokens.")
 
 
+def how_text(bundle: Bundle) -> str | None:
+    """What a starter's description says about unseen models and datasets, on a track that has them."""
+    return HOW if bundle.generalisation else None
+
+
 def known_models(bundle: Bundle, rows: np.ndarray) -> np.ndarray:
     """Columns labelled on every one of ``rows`` (the train split: the models a router can learn)."""
     q = np.asarray(bundle.quality[rows], dtype=np.float64)
