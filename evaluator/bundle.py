@@ -364,7 +364,7 @@ class Bundle:
             meta["unseen_datasets"] = list(self.unseen_datasets)
             meta["calibration_ids"] = list(self.calibration_ids)
         (out / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _write_parquet(_models_frame(self.models), out / "models.parquet")
+        _write_parquet(models_table(self.models), out / "models.parquet")
         _write_parquet(self.samples.loc[:, list(SAMPLE_COLUMNS)], out / "samples.parquet")
         np.save(out / "quality.npy", np.ascontiguousarray(self.quality[public]))
         np.save(out / "cost.npy", np.ascontiguousarray(self.cost[public]))
@@ -399,7 +399,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _models_frame(models: list[ModelInfo]) -> pd.DataFrame:
+def models_table(models: list[ModelInfo]) -> pd.DataFrame:
     """models.parquet; the ``unseen`` and ``card`` columns only when a model is unseen (format 3)."""
     frame = pd.DataFrame({
         "model_id": [m.model_id for m in models],
@@ -416,7 +416,7 @@ def _models_frame(models: list[ModelInfo]) -> pd.DataFrame:
 
 
 def models_from_frame(mf: pd.DataFrame) -> list[ModelInfo]:
-    """The inverse of :func:`_models_frame` (a format-2 frame has no ``unseen``/``card``: all seen)."""
+    """The inverse of :func:`models_table` (a format-2 frame has no ``unseen``/``card``: all seen)."""
     unseen = mf["unseen"].astype(bool).tolist() if "unseen" in mf.columns else [False] * len(mf)
     cards = mf["card"].fillna("").astype(str).tolist() if "card" in mf.columns else [""] * len(mf)
     return [ModelInfo(model_id=str(r.model_id), display_name=str(r.display_name), params=str(r.params),

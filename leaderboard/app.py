@@ -21,6 +21,7 @@ import gradio as gr
 import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
+from leaderboard.generalisation import build_generalisation_tab
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.board import LIVE, PAGE_SIZE
 from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
@@ -195,7 +196,8 @@ def build_app(service: SubmissionService) -> gr.Blocks:
         with gr.Tabs():
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
                                    ("Router detail", build_detail_tab), ("Submit", build_submit_tab),
-                                   ("My submissions", build_mine_tab), ("Data & docs", build_docs_tab)):
+                                   ("My submissions", build_mine_tab), ("Generalisation", build_generalisation_tab),
+                                   ("Data & docs", build_docs_tab)):
                 with gr.Tab(label, id=label.lower().replace(" ", "-").replace("&", "and")) as tab:
                     builder(ctx, track_dd)
                 for fn, inputs, outputs in ctx.on_show:

@@ -19,9 +19,11 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from evaluator.generalisation import GROUPS as HELDOUT_GROUPS
 from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
+from leaderboard.generalisation import docs_generalisation
 from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, layer_arrays, pareto_figure,
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
@@ -68,7 +70,9 @@ class Ctx:
         return sorted(self.service.bundle(track).samples["dataset"].unique())
 
     def columns(self, track: str, board: str | None = LIVE) -> list[Column]:
-        return columns_for(self.families(track), release=release_id(board) is not None)
+        release = release_id(board) is not None
+        return columns_for(self.families(track), release=release,
+                           heldout=HELDOUT_GROUPS if self.service.bundle(track).unseen_datasets and not release else ())
 
 
 def board_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
@@ -713,6 +717,7 @@ Source: {inert(prov.source)} · version {inert(prov.version)} · licence {inert(
 
 #: (elem_id, text, latex delimiters) of the Data & docs tab, top to bottom
 DOCS_SECTIONS = (("docs-format", docs_format, []), ("docs-pool", docs_pool, []),
+                 ("docs-generalisation", docs_generalisation, []),
                  ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-integrity", docs_integrity, []),
                  ("docs-provenance", docs_provenance, []))
 
