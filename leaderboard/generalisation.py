@@ -30,9 +30,11 @@ from leaderboard.columns import Column
 from leaderboard.tables import REFERENCE_KINDS
 from leaderboard.text import inert
 
-IN_DIST_LABEL = "In-distribution"
-#: short labels of the generalisation tracks' column groups, by track name
-SHORT = {name: what[:1].upper() + what[1:] for name, what in GENERALISATION_TRACKS.items()}
+IN_DIST_LABEL = "In-dist."
+#: short labels of the generalisation tracks' column groups, by track name ("Held-out", "New models")
+SHORT = {name: what[:1].upper() + what[1:].replace(" datasets", "") for name, what in GENERALISATION_TRACKS.items()}
+#: the held-out track's groups as its accuracy columns name them
+GROUP_WORDS = {HELD_OUT: "held-out datasets", IN_DISTRIBUTION: "in-dist. datasets"}
 #: generalisation tracks whose boards carry held-out / in-distribution group accuracy
 GROUP_TRACKS = {name for name, what in GENERALISATION_TRACKS.items() if "held-out" in what}
 #: how many rows the table shows (best first in the chosen order)
@@ -40,30 +42,30 @@ MAX_ROWS = 500
 
 
 def _columns(names: list[str]) -> list[Column]:
-    """The view's columns for the generalisation tracks ``names`` that the app serves, declared once."""
-    cols = [Column("router", "Router", kind="str", digits=None, width=180),
-            Column("team", "Team", kind="str", digits=None, width=140),
-            Column("type", "Type", kind="str", digits=None, width=110),
-            Column("rank:in", f"{IN_DIST_LABEL} rank", digits=None, width=110,
+    """The view's columns for the generalisation tracks ``names`` that the app serves, declared once:
+    the ranks, rank scores and drops first, then the held-out track's group accuracies."""
+    cols = [Column("router", "Router", kind="str", digits=None, width=170),
+            Column("team", "Team", kind="str", digits=None, width=120),
+            Column("rank:in", f"{IN_DIST_LABEL} rank", digits=None, width=84,
                    tooltip=f"Rank on {evaluator.DEFAULT_TRACK} (the in-distribution track)"),
-            Column("rs:in", f"{IN_DIST_LABEL} rank score", width=120,
+            Column("rs:in", f"{IN_DIST_LABEL} score", width=84,
                    tooltip=f"Rank score ×100 on {evaluator.DEFAULT_TRACK}, as its board shows it")]
+    groups = []
     for name in names:
         short = SHORT[name]
-        cols += [Column(f"rank:{name}", f"{short} rank", digits=None, width=110, tooltip=f"Rank on {name}"),
-                 Column(f"rs:{name}", f"{short} rank score", width=120,
+        cols += [Column(f"rank:{name}", f"{short} rank", digits=None, width=84, tooltip=f"Rank on {name}"),
+                 Column(f"rs:{name}", f"{short} score", width=84,
                         tooltip=f"Rank score ×100 on {name}, as its board shows it"),
-                 Column(f"drop:{name}", f"{short} drop", width=100,
+                 Column(f"drop:{name}", f"{short} drop", width=84,
                         tooltip=f"{IN_DIST_LABEL} rank score minus the rank score on {name} (positive: worse on {name})")]
         if name in GROUP_TRACKS:
-            cols += [Column(f"acc:{name}:{g}", f"{short}: {g} acc. (%)", width=130,
-                            tooltip=f"Accuracy (%) on the {g} datasets of {name}'s test split, as its board shows it")
-                     for g in (HELD_OUT, IN_DISTRIBUTION)]
+            groups += [Column(f"acc:{name}:{g}", f"Acc. {GROUP_WORDS[g]} (%)", width=110,
+                              tooltip=f"Accuracy (%) on the {g} datasets of {name}'s test split, as its board shows it")
+                       for g in (HELD_OUT, IN_DISTRIBUTION)]
     if len(names) > 1:
-        cols.append(Column("drop:mean", "Mean drop", width=100,
+        cols.append(Column("drop:mean", "Mean drop", width=84,
                            tooltip="Mean of the drops over the generalisation tracks the router was entered on"))
-    return cols
-
+    return cols + groups
 
 
 def served(service: Any) -> tuple[str | None, dict[str, str]]:
