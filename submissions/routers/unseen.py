@@ -36,14 +36,18 @@ NEIGHBOURS = 3
 #: scale of the Gaussian prior on a new model's calibration offset (log-odds)
 PRIOR_SCALE = 1.0
 _SKILL_WORDS = {"perception": "perception", "ocr": "ocr", "math": "math", "knowledge": "knowledge"}
-HOW = ("New models: estimated from the 3 labelled models nearest on their model card (prices, size, named "
-       "strengths, answer length), shifted by an offset fitted on their calibration samples; costs from the "
-       "card's prices. New datasets: text and image features only (no dataset one-hot), costs from the input tokens.")
+#: what a starter's description says on a track with unseen models / held-out datasets
+HOW_MODELS = ("New models: estimated from the 3 labelled models nearest on their model card (prices, size, named "
+              "strengths, answer length, reported accuracy), shifted by an offset fitted on their calibration samples; "
+              "their costs from the card's prices.")
+HOW_DATASETS = ("Held-out datasets: text and image features only (no dataset one-hot column), costs from the "
+                "sample's input tokens.")
 
 
 def how_text(bundle: Bundle) -> str | None:
     """What a starter's description says about unseen models and datasets, on a track that has them."""
-    return HOW if bundle.generalisation else None
+    parts = [text for cond, text in ((bundle.unseen_models, HOW_MODELS), (bundle.unseen_datasets, HOW_DATASETS)) if cond]
+    return " ".join(parts) or None
 
 
 def known_models(bundle: Bundle, rows: np.ndarray) -> np.ndarray:
