@@ -60,8 +60,7 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
     verdicts = [Verdict(p, bool(r)) for p, r in zip(public.points, climb(q, c, ref_q, ref_c, settings))]
     # Kept for releases, which show one point per final at the Ladder's precision with an interval
     # computed from that: no bootstrap and no test against the best single model are needed here.
-    private = with_heldout_groups(bundle, score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT),
-                                                         replicates=0).to_dict())
+    private = score_decisions(bundle, restrict(bundle, decisions, PRIVATE_SPLIT), replicates=0).to_dict()
     return BoardResult(shown_report(exact, verdicts, settings), private, verdicts)
 
 

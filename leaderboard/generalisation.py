@@ -24,7 +24,7 @@ import gradio as gr
 import pandas as pd
 
 import evaluator
-from evaluator.generalisation import HELD_OUT, IN_DISTRIBUTION
+from evaluator.generalisation import GROUPS, HELD_OUT, IN_DISTRIBUTION
 from evaluator.tracks import GENERALISATION_TRACKS
 from leaderboard.columns import Column
 from leaderboard.tables import REFERENCE_KINDS
@@ -66,6 +66,11 @@ def _columns(names: list[str]) -> list[Column]:
         cols.append(Column("drop:mean", "Mean drop", width=84,
                            tooltip="Mean of the drops over the generalisation tracks the router was entered on"))
     return cols + groups
+
+
+def heldout_groups(bundle: evaluator.Bundle) -> tuple[str, ...]:
+    """The held-out / in-distribution groups a track's board has columns for (none without held-out datasets)."""
+    return GROUPS if bundle.unseen_datasets else ()
 
 
 def served(service: Any) -> tuple[str | None, dict[str, str]]:

@@ -19,15 +19,14 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from evaluator.generalisation import GROUPS as HELDOUT_GROUPS
 from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels
-from leaderboard.generalisation import docs_generalisation
 from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, layer_arrays, pareto_figure,
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
 from leaderboard.text import inert
+from leaderboard.generalisation import docs_generalisation, heldout_groups
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
@@ -72,7 +71,7 @@ class Ctx:
     def columns(self, track: str, board: str | None = LIVE) -> list[Column]:
         release = release_id(board) is not None
         return columns_for(self.families(track), release=release,
-                           heldout=HELDOUT_GROUPS if self.service.bundle(track).unseen_datasets and not release else ())
+                           heldout=() if release else heldout_groups(self.service.bundle(track)))
 
 
 def board_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:

@@ -488,13 +488,13 @@ class SubmissionService:
             rows.append({
                 "submission_id": sub.id, "router": sub.router_name, "team": sub.team, "type": sub.router_type,
                 "kind": sub.kind, "owner": sub.username, "paper_url": sub.paper_url, "code_url": sub.code_url,
+                "heldout": heldout_by_point.get(best.id, {}),  # held-out vs in-distribution accuracy, where it applies
                 "uses_images": sub.uses_images, "description": sub.description, "point": best.point,
                 "n_points": sub.n_points or len(points), "n_released": len(points), "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
                 "rank_score_lo": best.rank_score_lo, "rank_score_hi": best.rank_score_hi,
                 "accuracy_lo": best.accuracy_lo, "accuracy_hi": best.accuracy_hi, "p_rank_score": best.p_rank_score,
                 "nauc": sub.nauc, "ps": sub.ps, "qnc": sub.qnc, "gap_closed": sub.gap_closed,
-                "families": fam_by_point.get(best.id, {}), "heldout": heldout_by_point.get(best.id, {}),
-                "submitted": _iso(sub.created_at),
+                "families": fam_by_point.get(best.id, {}), "submitted": _iso(sub.created_at),
                 "points": [{"point": p.point, "accuracy": p.accuracy, "cost": p.cost, "total_cost": p.total_cost,
                             "rank_score": p.rank_score} for p in points],
             })
