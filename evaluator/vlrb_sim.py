@@ -92,6 +92,11 @@ _SPECIALISTS = [
     ("Qwen2.5-VL-72B-Instruct", "ChartQA", 0.5), ("Gemini-Flash-2.5", "InfoVQA", 0.4),
 ]
 _ANSWER_TOKENS = {"choice": 6.0, "yesno": 4.0, "short": 10.0, "math": 140.0}
+#: the seed's pool, datasets and specialists, as the generalisation tracks reuse them
+#: (:mod:`evaluator.vlrb_sim_tracks`); rows in the shapes documented above
+MODELS: list[tuple] = _MODELS
+DATASETS: list[tuple] = _DATASETS
+SPECIALISTS: list[tuple[str, str, float]] = _SPECIALISTS
 
 _STEMS = {
     "MMBench": ["Look at the picture and choose the correct option.", "Which option best describes the image?"],

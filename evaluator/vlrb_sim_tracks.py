@@ -35,7 +35,7 @@ import numpy as np
 
 from evaluator import vlrb_sim
 from evaluator.bundle import Bundle, CostBounds, Provenance
-from evaluator.vlrb_sim import SKILLS, _DATASETS, _MODELS, _SPECIALISTS
+from evaluator.vlrb_sim import DATASETS, MODELS, SKILLS, SPECIALISTS
 
 HELDOUT = "vlrb-sim-heldout"
 NEWMODELS = "vlrb-sim-newmodels"
@@ -57,7 +57,7 @@ _TEXT_STEMS = {"MMLU-Pro": ["Answer the multiple-choice question (no image).",
 #: test-only datasets of vlrb-sim-heldout: one per family, and the text-only one
 HELDOUT_DATASETS: tuple[str, ...] = ("MMMU", "MathVerse", "OCRBench", "MMLU-Pro")
 
-#: new models of vlrb-sim-newmodels, in vlrb_sim._MODELS's shape: model_id, params (B), $/1M in,
+#: new models of vlrb-sim-newmodels, in vlrb_sim.MODELS's shape: model_id, params (B), $/1M in,
 #: $/1M out, alias, target accuracy, skill profile (perception, ocr, math, knowledge), verbosity
 NEW_MODELS: list[tuple] = [
     ("Atlas-VL-2B", "2.0", 0.04, 0.04, "atlas-ai/Atlas-VL-2B", 0.56, (0.2, 0.7, -0.5, -0.4), 0.9),
@@ -116,10 +116,10 @@ def _provenance(name: str, seed: int, description: str, source: str) -> Provenan
 
 def generate_heldout(seed: int = HELDOUT_SEED) -> Bundle:
     """``vlrb-sim-heldout`` in memory: held-out datasets only in test (see the module docstring)."""
-    datasets = scaled(_DATASETS, HELDOUT_SCALE) + TEXT_ONLY_DATASETS
+    datasets = scaled(DATASETS, HELDOUT_SCALE) + TEXT_ONLY_DATASETS
     names = [d[0] for d in datasets]
     rng = np.random.default_rng(seed)
-    sim = vlrb_sim.simulate(rng, _MODELS, datasets, _SPECIALISTS, stems=_TEXT_STEMS)
+    sim = vlrb_sim.simulate(rng, MODELS, datasets, SPECIALISTS, stems=_TEXT_STEMS)
     text_only = frozenset(k for k, d in enumerate(datasets) if d[6] == 0)
     held = frozenset(names.index(d) for d in HELDOUT_DATASETS)
     split, part = vlrb_sim.stratified_split(rng, sim.ds_idx, len(datasets), test_only=held)
@@ -130,7 +130,7 @@ def generate_heldout(seed: int = HELDOUT_SEED) -> Bundle:
                    f"VL-RouterBench datasets at 1/{HELDOUT_SCALE} size plus the text-only MMLU-Pro "
                    f"({len(samples):,} samples, the seed's 17 models and prices). Held out — test only, never in "
                    f"train or dev: {', '.join(HELDOUT_DATASETS)}. Outcomes are drawn, not measured.")
-    return Bundle(name=HELDOUT, version=VERSION, models=vlrb_sim.model_infos(_MODELS), samples=samples,
+    return Bundle(name=HELDOUT, version=VERSION, models=vlrb_sim.model_infos(MODELS), samples=samples,
                   quality=sim.quality, cost=sim.cost, output_tokens=sim.output_tokens,
                   cost_bounds=CostBounds.from_costs(sim.cost),
                   provenance=_provenance(HELDOUT, seed, description, "evaluator.vlrb_sim_tracks.generate_heldout"),
@@ -152,19 +152,19 @@ def calibration_rows(rng: np.random.Generator, ds_idx: np.ndarray, split: np.nda
 def generate_newmodels(seed: int = NEWMODELS_SEED) -> Bundle:
     """``vlrb-sim-newmodels`` in memory: four unseen models, labelled in train/dev only on the
     calibration set (see the module docstring)."""
-    datasets = scaled(_DATASETS, NEWMODELS_SCALE)
-    pool = list(_MODELS) + NEW_MODELS
+    datasets = scaled(DATASETS, NEWMODELS_SCALE)
+    pool = list(MODELS) + NEW_MODELS
     rng = np.random.default_rng(seed)
-    sim = vlrb_sim.simulate(rng, pool, datasets, _SPECIALISTS)
+    sim = vlrb_sim.simulate(rng, pool, datasets, SPECIALISTS)
     split, part = vlrb_sim.stratified_split(rng, sim.ds_idx, len(datasets))
     calib = calibration_rows(rng, sim.ds_idx, split, CALIBRATION_SIZE)
-    unseen = np.arange(len(_MODELS), len(pool))
+    unseen = np.arange(len(MODELS), len(pool))
     public_unlabelled = np.setdiff1d(np.flatnonzero(split != "test"), calib)
     quality, cost, tokens = sim.quality.copy(), sim.cost.copy(), sim.output_tokens.copy()
     for arr in (quality, cost, tokens):  # train/dev never label a new model beyond its calibration set
         arr[np.ix_(public_unlabelled, unseen)] = np.nan
     samples = vlrb_sim.samples_frame(sim, datasets, split)
-    models = [dataclasses.replace(info, unseen=j >= len(_MODELS), card=card_text(m, new=j >= len(_MODELS)))
+    models = [dataclasses.replace(info, unseen=j >= len(MODELS), card=card_text(m, new=j >= len(MODELS)))
               for j, (info, m) in enumerate(zip(vlrb_sim.model_infos(pool), pool))]
     description = (f"Simulated generalisation track (new models), drawn by vlrb-sim's latent model: the 14 "
                    f"VL-RouterBench datasets at 1/{NEWMODELS_SCALE} size ({len(samples):,} samples); the pool is the "

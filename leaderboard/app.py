@@ -21,7 +21,7 @@ import gradio as gr
 import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
-from leaderboard.generalisation import build_generalisation_tab
+from leaderboard.generalisation import build_generalisation_tab, generalisation_records
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.board import LIVE, PAGE_SIZE
 from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
@@ -129,6 +129,11 @@ def _api(ctx: Ctx) -> None:
     def tracks() -> list[str]:
         return list(service.bundles)
 
+    def generalisation_rows(include_reference: bool = False) -> list[dict]:
+        """The Generalisation view's rows (keys as in :mod:`leaderboard.generalisation`; null where a
+        router has no entry), by mean drop — values as the boards show them."""
+        return generalisation_records(ctx, bool(include_reference))
+
     def releases(track: str) -> list[dict]:
         return service.releases(track or None)
 
@@ -152,7 +157,7 @@ def _api(ctx: Ctx) -> None:
 
     # Reads answer straight away, outside Gradio's event queue (no join, no event stream per call): a
     # public board is read far more often than it is written, by many clients at once.
-    for fn in (leaderboard_rows, tracks, releases, release_rows):
+    for fn in (leaderboard_rows, tracks, releases, release_rows, generalisation_rows):
         gr.api(fn, api_name=fn.__name__, queue=False)
     for fn in (my_submissions, submission, withdraw, select_final, cut_release):
         gr.api(fn, api_name=fn.__name__)

@@ -116,6 +116,17 @@ def generalisation_frame(ctx: Any, include_reference: bool = False) -> tuple[pd.
     return out.reset_index(drop=True), cols
 
 
+def generalisation_records(ctx: Any, include_reference: bool = False) -> list[dict[str, Any]]:
+    """The view's rows as JSON-ready records sorted like the tab's default (mean drop, smallest
+    first; blanks last), keyed by the columns' keys; NaN becomes None."""
+    frame, cols = generalisation_frame(ctx, include_reference)
+    key = next(c.key for c in cols if c.label == default_sort(cols))
+    frame = frame.sort_values(key, kind="stable", na_position="last") if len(frame) else frame
+    return [{c.key: (None if pd.isna(r[c.key]) else (int(r[c.key]) if c.key.startswith("rank:") else
+                                                       r[c.key] if isinstance(r[c.key], str) else float(r[c.key])))
+             for c in cols} for _, r in frame.iterrows()]
+
+
 def sort_choices(cols: list[Column]) -> list[str]:
     return [c.label for c in cols if c.kind == "number"]
 

@@ -142,6 +142,10 @@ def test_generalisation_view_puts_in_distribution_next_to_held_out_and_new_model
     assert float(cell["Mean drop"]) == pytest.approx(round((drop_ho + drop_nm) / 2, 1))
     for g, label in ((HELD_OUT, "Acc. held-out datasets (%)"), (IN_DISTRIBUTION, "Acc. in-dist. datasets (%)")):
         assert float(cell[label]) == pytest.approx(round(100 * s_ho["heldout"][g], 1))
+    # the JSON API gives the same rows
+    api = [r for r in three_tracks[1].predict(False, api_name="/generalisation_rows") if r["router"] == STARTER]
+    assert len(api) == 1 and api[0]["rank:in"] == rank_in and api[0]["rs:in"] == pytest.approx(100 * s_in["rank_score"])
+    assert api[0]["drop:vlrb-sim-heldout"] == pytest.approx(drop_ho)
     # reference entries join on request, and the view sorts on the chosen column
     page.locator("#gen-reference input").first.check()
     wait_until(lambda: "StrongestPerDataset" in page.locator("#generalisation-table").inner_text(),

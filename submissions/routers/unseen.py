@@ -35,7 +35,8 @@ from evaluator import Bundle
 NEIGHBOURS = 3
 #: scale of the Gaussian prior on a new model's calibration offset (log-odds)
 PRIOR_SCALE = 1.0
-_SKILL_WORDS = {"perception": "perception", "ocr": "ocr", "math": "math", "knowledge": "knowledge"}
+#: skills a card may name as strengths or weaknesses (matched in its lower-cased text)
+_SKILL_WORDS = ("perception", "ocr", "math", "knowledge")
 #: what a starter's description says on a track with unseen models / held-out datasets
 HOW_MODELS = ("New models: estimated from the 3 labelled models nearest on their model card (prices, size, named "
               "strengths, answer length, reported accuracy), shifted by an offset fitted on their calibration samples; "
@@ -71,7 +72,7 @@ def card_features(bundle: Bundle) -> np.ndarray:
         card = (m.card or "").lower()
         strong = card.split("strong at", 1)[1].split(".", 1)[0] if "strong at" in card else ""
         weak = card.split("weaker at", 1)[1].split(".", 1)[0] if "weaker at" in card else ""
-        skills = [(1.0 if w in strong else 0.0) - (1.0 if w in weak else 0.0) for w in _SKILL_WORDS.values()]
+        skills = [(1.0 if w in strong else 0.0) - (1.0 if w in weak else 0.0) for w in _SKILL_WORDS]
         reported = re.search(r"about (\d+)%", card)
         rows.append([math.log(max(m.input_price, 1e-4)), math.log(max(m.output_price, 1e-4)), math.log(max(p, 0.1)),
                      *skills, 1.0 if ("long" in card or "reasoning" in card) else 0.0,
