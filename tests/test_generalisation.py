@@ -42,6 +42,25 @@ def test_generated_twice_gives_identical_files(generate, tmp_path):
     assert {"public/samples.parquet", "public/quality.npy", "hidden/quality.npy", "public/models.parquet"} <= set(_digest(a))
 
 
+#: sha256 of the quality matrices (0/1 outcomes: no floating-point rounding in their bytes) as generated
+#: when the tracks were introduced — vlrb-sim's as it was before its generator was split into reusable
+#: pieces. A change here means the tracks' outcomes changed: bump the track's version instead.
+PINNED = {
+    "vlrb-sim": ("83df46fe18b7276c79791b5d6128de3d65598c19edac1e5134436118b05a682e",
+                 "e28e5fbfd074f0fe1c6370938ae425a6b556118bcda1ad7707e8ae20ef17d59e"),
+    gen.HELDOUT: ("9341770ab38b96b7461f931746ef9d574e4337899a342c77c8b78108cecc9916",
+                  "73662d229f7606b2fed2b67486db86a72378101914d9895a541bcd108f724ee4"),
+    gen.NEWMODELS: ("7e057e3c353b7b97d590add2905d38a4fe8ef3c94e4e7522885862aecbea1076",
+                    "b5c2e5be252ffaea20a1e2a17e943d337a822737dfddca989894be4d8e3f7f7b"),
+}
+
+
+def test_outcomes_match_their_pinned_hashes(sim_bundle, heldout, newmodels):
+    for track, (public, hidden) in PINNED.items():
+        got = _digest(builtin_track_dir(track))
+        assert (got["public/quality.npy"], got["hidden/quality.npy"]) == (public, hidden), track
+
+
 def test_held_out_datasets_appear_only_in_test(heldout):
     s = heldout.samples
     held = s["dataset"].isin(gen.HELDOUT_DATASETS).to_numpy()
