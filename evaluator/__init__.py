@@ -1,8 +1,10 @@
 """The evaluator: benchmark bundles and the pure scoring core.
 
 It owns the in-memory and on-disk model of a track (:mod:`evaluator.bundle`), the embedded simulated
-track (:mod:`evaluator.vlrb_sim`), importers of the peers' formats (:mod:`evaluator.importers`), and
-every metric (:mod:`evaluator.metrics`, :mod:`evaluator.frontier`, :mod:`evaluator.bootstrap`).
+tracks (:mod:`evaluator.vlrb_sim`; the generalisation tracks in :mod:`evaluator.vlrb_sim_tracks`, with
+their held-out vs in-distribution breakdown in :mod:`evaluator.generalisation`), importers of the
+peers' formats (:mod:`evaluator.importers`), and every metric (:mod:`evaluator.metrics`,
+:mod:`evaluator.frontier`, :mod:`evaluator.bootstrap`).
 It knows nothing of the web, the database or the queue, and imports neither ``submissions`` nor
 ``leaderboard``; the same :func:`score` scores a local dev file and a hidden test file.
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.bundle import Bundle
+from evaluator.generalisation import with_heldout_groups
 from evaluator.ladder import DEFAULT_SETTINGS, LadderSettings, Verdict, climb, shown_report
 from evaluator.parts import PRIVATE_SPLIT, PUBLIC_SPLIT
 from evaluator.predictions import Decisions, restrict
@@ -65,7 +66,7 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
     released = released or Released.none(decisions.choices.shape[1])
     public = restrict(bundle, decisions, PUBLIC_SPLIT)
     q, c = per_sample(bundle, public)
-    exact = score_decisions(bundle, public, replicates=0, values=(q, c)).to_dict()
+    exact = with_heldout_groups(bundle, score_decisions(bundle, public, replicates=0, values=(q, c)).to_dict())
     ref = restrict(bundle, Decisions("test", [str(k) for k in range(len(released.choices))], released.choices),
                    PUBLIC_SPLIT)
     ref_q, ref_c = per_sample(bundle, ref) if len(released.choices) else (np.zeros((q.shape[0], 0)),) * 2
@@ -86,7 +87,7 @@ def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:
 
     out: dict[str, Any] = {}
     for key, split in (("public", PUBLIC_SPLIT), ("private", PRIVATE_SPLIT)):
-        refs = {k: v.to_dict() for k, v in score_references(bundle, split).items()}
+        refs = {k: with_heldout_groups(bundle, v.to_dict()) for k, v in score_references(bundle, split).items()}
         refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
         out[key] = refs
     out["tokens"] = {e.name: point_tokens(bundle, Decisions(PUBLIC_SPLIT, ["default"], e.choice[None, :]))

@@ -33,7 +33,15 @@ from evaluator.errors import BundleError, HiddenPartMissing
 from evaluator.parts import PARTS, TEST, assign_parts, check_parts, parse_split
 
 #: 2: the public/private assignment of test rows moved from public/samples.parquet to hidden/.
-FORMAT_VERSION = 2
+#: 3: format 2 plus what train/dev never show (held-out datasets; new models with a card and a labelled
+#:    calibration set): ``unseen_datasets`` and ``calibration_ids`` in bundle.json, ``unseen`` and
+#:    ``card`` columns in models.parquet. Written only by bundles that have such things, so that every
+#:    other bundle (``vlrb-sim`` included) keeps its format-2 bytes and older readers refuse, with a
+#:    message, only the bundles they would misread.
+FORMAT_VERSION = 3
+#: the format a bundle without unseen datasets or models is written in
+BASE_FORMAT_VERSION = 2
+READABLE_FORMATS: tuple[int, ...] = (2, 3)
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SAMPLE_COLUMNS: tuple[str, ...] = (
     "sample_id", "dataset", "family", "split", "question", "image_ref", "input_tokens",
@@ -63,6 +71,10 @@ class ModelInfo:
     input_price: float = 0.0
     output_price: float = 0.0
     aliases: tuple[str, ...] = ()
+    #: True for a model of the test pool that train and dev never label (beyond the calibration set)
+    unseen: bool = False
+    #: a short capability description, as a new model arrives with (its card; params and prices are above)
+    card: str = ""
 
     def names(self) -> tuple[str, ...]:
         return (self.model_id, self.display_name, *self.aliases)
@@ -129,6 +141,11 @@ class Bundle:
     #: known only when the hidden part is loaded (None otherwise). A bundle built with its hidden
     #: part but no partition gets a random one from a secret seed (:func:`evaluator.parts.assign_parts`).
     parts: np.ndarray | None = None
+    #: datasets whose samples are all in the test split (new workloads a router never trained on)
+    unseen_datasets: tuple[str, ...] = ()
+    #: public (dev) samples on which the unseen models are labelled: their calibration set. Elsewhere in
+    #: train and dev, an unseen model's quality, cost and output tokens are NaN (unknown).
+    calibration_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         missing = [c for c in SAMPLE_COLUMNS if c not in self.samples.columns]
@@ -151,6 +168,13 @@ class Bundle:
             dup = self.samples.loc[self.samples["sample_id"].duplicated(), "sample_id"].head(5).tolist()
             raise BundleError(f"sample ids must be unique; repeated: {dup}")
         self.samples = self.samples.reset_index(drop=True)
+        self._alias_map: dict[str, int] | None = None
+        self._row_index: pd.Index | None = None
+        self.unseen_datasets = tuple(str(d) for d in self.unseen_datasets)
+        self.calibration_ids = tuple(str(i) for i in self.calibration_ids)
+        problems = self._unseen_problems()
+        if problems:
+            raise BundleError("bad generalisation fields: " + "; ".join(problems))
         if not self.has_hidden:
             self.parts = None
         else:
@@ -162,10 +186,55 @@ class Bundle:
             problems = check_parts(self.samples["split"].to_numpy(), self.parts)
             if problems:
                 raise BundleError("bad public/private partition of the test split: " + "; ".join(problems))
-        self._alias_map: dict[str, int] | None = None
-        self._row_index: pd.Index | None = None
+
+    def _unseen_problems(self) -> list[str]:
+        """What is wrong with ``unseen_datasets``, the unseen models and ``calibration_ids`` (empty when
+        all is well): unseen datasets exist and have no train/dev sample; calibration samples are
+        public and labelled for every model; an unseen model has no public label outside them."""
+        out: list[str] = []
+        split = self.samples["split"].to_numpy()
+        names = self.samples["dataset"].to_numpy()
+        missing = sorted(set(self.unseen_datasets) - set(names))
+        if missing:
+            out.append(f"unseen dataset(s) {missing} have no samples")
+        seen_in_public = sorted(set(self.unseen_datasets) & set(names[split != "test"]))
+        if seen_in_public:
+            out.append(f"unseen dataset(s) {seen_in_public} have train/dev samples; an unseen dataset is test-only")
+        unseen = [j for j, m in enumerate(self.models) if m.unseen]
+        if self.calibration_ids and not unseen:
+            out.append("calibration_ids are given but no model is unseen")
+        if not unseen:
+            return out
+        at = self.row_index().get_indexer(list(self.calibration_ids))
+        if (at < 0).any():
+            out.append(f"calibration ids not among the samples: {[i for i, k in zip(self.calibration_ids, at) if k < 0][:5]}")
+            return out
+        if (split[at] == "test").any():
+            out.append("calibration samples must be public (train or dev), not test")
+        public = np.flatnonzero(split != "test")
+        calib = np.isin(public, at)
+        for label, arr in (("quality", self.quality), ("cost", self.cost), ("output_tokens", self.output_tokens)):
+            if arr is None:
+                continue
+            cells = np.asarray(arr[np.ix_(public, unseen)], dtype=np.float64)  # only those columns
+            if np.isfinite(cells[~calib]).any():
+                out.append(f"{label} of an unseen model is known on train/dev samples outside the calibration set; "
+                           "set it to NaN there (train and dev must not label unseen models)")
+            if calib.any() and not np.isfinite(cells[calib]).all():
+                out.append(f"{label} of an unseen model is missing on a calibration sample")
+        return out
 
     # ----------------------------------------------------------------- identity
+    @property
+    def unseen_models(self) -> list[str]:
+        """Ids of the models train and dev do not label (beyond the calibration set), in pool order."""
+        return [m.model_id for m in self.models if m.unseen]
+
+    @property
+    def generalisation(self) -> bool:
+        """Whether the track holds anything unseen in train/dev (then it is written in format 3)."""
+        return bool(self.unseen_datasets or self.unseen_models)
+
     @property
     def model_ids(self) -> list[str]:
         return [m.model_id for m in self.models]
@@ -230,11 +299,15 @@ class Bundle:
         rows = np.sort(np.asarray(rows))
         digest = _ids_digest(self.samples["sample_id"].iloc[rows])[:10]
         take = lambda a: None if a is None else np.asarray(a[rows])  # noqa: E731
+        kept_datasets = set(self.samples["dataset"].iloc[rows])
+        kept_ids = set(self.samples["sample_id"].iloc[rows].astype(str))
         return Bundle(name=self.name, version=f"{self.version}+subset-{digest}", models=self.models,
                       samples=self.samples.iloc[rows].reset_index(drop=True), quality=take(self.quality),
                       cost=take(self.cost), output_tokens=take(self.output_tokens), cost_bounds=self.cost_bounds,
                       provenance=self.provenance, has_hidden=self.has_hidden, images=take(self.images),
-                      embeddings={k: v[rows] for k, v in self.embeddings.items()}, parts=take(self.parts))
+                      embeddings={k: v[rows] for k, v in self.embeddings.items()}, parts=take(self.parts),
+                      unseen_datasets=tuple(d for d in self.unseen_datasets if d in kept_datasets),
+                      calibration_ids=tuple(i for i in self.calibration_ids if i in kept_ids))
 
     def summary(self) -> dict[str, Any]:
         counts = self.samples["split"].value_counts()
@@ -245,6 +318,9 @@ class Bundle:
             "datasets": int(self.samples["dataset"].nunique()),
             "families": int(self.samples["family"].nunique()),
             "splits": {s: int(counts.get(s, 0)) for s in SPLITS},
+            "unseen_datasets": list(self.unseen_datasets),
+            "unseen_models": self.unseen_models,
+            "calibration_samples": len(self.calibration_ids),
             "simulated": self.provenance.simulated,
             "hidden_part_loaded": self.has_hidden,
         }
@@ -275,7 +351,7 @@ class Bundle:
         out.mkdir(parents=True)
         public = self.samples["split"].to_numpy() != "test"
         meta = {
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if self.generalisation else BASE_FORMAT_VERSION,
             "name": self.name,
             "version": self.version,
             "cost_bounds": asdict(self.cost_bounds),
@@ -284,8 +360,11 @@ class Bundle:
             "has_images": self.images is not None,
             "embeddings": sorted(self.embeddings),
         }
+        if self.generalisation:  # format 3 only: a format-2 bundle's bundle.json keeps its bytes
+            meta["unseen_datasets"] = list(self.unseen_datasets)
+            meta["calibration_ids"] = list(self.calibration_ids)
         (out / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _write_parquet(_models_frame(self.models), out / "models.parquet")
+        _write_parquet(models_table(self.models), out / "models.parquet")
         _write_parquet(self.samples.loc[:, list(SAMPLE_COLUMNS)], out / "samples.parquet")
         np.save(out / "quality.npy", np.ascontiguousarray(self.quality[public]))
         np.save(out / "cost.npy", np.ascontiguousarray(self.cost[public]))
@@ -320,8 +399,9 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _models_frame(models: list[ModelInfo]) -> pd.DataFrame:
-    return pd.DataFrame({
+def models_table(models: list[ModelInfo]) -> pd.DataFrame:
+    """models.parquet; the ``unseen`` and ``card`` columns only when a model is unseen (format 3)."""
+    frame = pd.DataFrame({
         "model_id": [m.model_id for m in models],
         "display_name": [m.display_name for m in models],
         "params": [m.params for m in models],
@@ -329,6 +409,20 @@ def _models_frame(models: list[ModelInfo]) -> pd.DataFrame:
         "output_price": [float(m.output_price) for m in models],
         "aliases": [list(m.aliases) for m in models],
     })
+    if any(m.unseen for m in models):
+        frame["unseen"] = [bool(m.unseen) for m in models]
+        frame["card"] = [m.card for m in models]
+    return frame
+
+
+def models_from_frame(mf: pd.DataFrame) -> list[ModelInfo]:
+    """The inverse of :func:`models_table` (a format-2 frame has no ``unseen``/``card``: all seen)."""
+    unseen = mf["unseen"].astype(bool).tolist() if "unseen" in mf.columns else [False] * len(mf)
+    cards = mf["card"].fillna("").astype(str).tolist() if "card" in mf.columns else [""] * len(mf)
+    return [ModelInfo(model_id=str(r.model_id), display_name=str(r.display_name), params=str(r.params),
+                      input_price=float(r.input_price), output_price=float(r.output_price),
+                      aliases=tuple(str(a) for a in r.aliases), unseen=u, card=c)
+            for r, u, c in zip(mf.itertuples(index=False), unseen, cards)]
 
 
 def _ids_digest(ids: pd.Series) -> str:
@@ -357,16 +451,10 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
         raise BundleError(f"{root} is a format-1 bundle, which published the public/private assignment of its test "
                           f"rows in public/samples.parquet; run `routerboard upgrade-bundle {root}` to move it into "
                           "hidden/ (format 2), or rebuild the bundle")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_FORMATS:
         raise BundleError(f"{public/'bundle.json'}: format_version {meta.get('format_version')!r}, "
-                          f"this evaluator reads {FORMAT_VERSION}; rebuild the bundle")
-    mf = pd.read_parquet(_require(public / "models.parquet", "model pool"))
-    models = [
-        ModelInfo(model_id=str(r.model_id), display_name=str(r.display_name), params=str(r.params),
-                  input_price=float(r.input_price), output_price=float(r.output_price),
-                  aliases=tuple(str(a) for a in r.aliases))
-        for r in mf.itertuples(index=False)
-    ]
+                          f"this evaluator reads {list(READABLE_FORMATS)}; rebuild the bundle")
+    models = models_from_frame(pd.read_parquet(_require(public / "models.parquet", "model pool")))
     samples = pd.read_parquet(_require(public / "samples.parquet", "samples"))
     is_test = samples["split"].to_numpy() == "test"
     n, m = len(samples), len(models)
@@ -424,6 +512,7 @@ def read_bundle(path: str | os.PathLike[str], hidden: str | os.PathLike[str] | b
         quality=quality, cost=cost, output_tokens=output_tokens,
         cost_bounds=CostBounds(**meta["cost_bounds"]),
         provenance=Provenance(**prov), has_hidden=has_hidden, images=pixels, embeddings=embeddings, parts=parts,
+        unseen_datasets=tuple(meta.get("unseen_datasets", ())), calibration_ids=tuple(meta.get("calibration_ids", ())),
     )
 
 
@@ -452,7 +541,7 @@ def upgrade_bundle(path: str | os.PathLike[str]) -> Path:
     public, hidden = root / "public", root / "hidden"
     meta_path = _require(public / "bundle.json", "track metadata")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format_version") == FORMAT_VERSION:
+    if meta.get("format_version") in READABLE_FORMATS:
         return root
     if meta.get("format_version") != 1:
         raise BundleError(f"{root}: cannot upgrade format_version {meta.get('format_version')!r}; rebuild the bundle")
@@ -467,6 +556,6 @@ def upgrade_bundle(path: str | os.PathLike[str]) -> Path:
         parts = assign_parts(samples.drop(columns=["part"], errors="ignore"))
     _write_parts(samples, parts, hidden)
     _write_parquet(samples.loc[:, list(SAMPLE_COLUMNS)], public / "samples.parquet")
-    meta["format_version"] = FORMAT_VERSION
+    meta["format_version"] = BASE_FORMAT_VERSION  # format 1 knew nothing unseen
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return root

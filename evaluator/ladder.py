@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.frontier import gap_closed, nauc, pareto_frontier, peak_score, qnc
+from evaluator.generalisation import REPORT_KEY as HELDOUT_KEY
 from evaluator.metrics import rank_score
 
 #: Coarsening steps of group values (fractions), smallest first.
@@ -239,6 +240,8 @@ def shown_report(exact: dict[str, Any], verdicts: list[Verdict],
                                          float(best["cost"]), n, cmin, cmax),
             "per_family": coarse_groups(p.get("per_family") or {}, settings),
             "per_dataset": coarse_groups(p.get("per_dataset") or {}, settings),
+            # held-out vs in-distribution datasets (tracks with held-out datasets): groups like the others
+            **({HELDOUT_KEY: coarse_groups(p[HELDOUT_KEY], settings)} if p.get(HELDOUT_KEY) else {}),
         })
     curve = None
     if len(points) >= 2:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from evaluator.bundle import Bundle
 from evaluator.errors import PredictionError
+from evaluator.parts import TEST, parse_split
 from evaluator.split import split_index
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("sample_id", "model_id")
@@ -211,9 +212,31 @@ def restrict(bundle: Bundle, decisions: Decisions, split: str) -> Decisions:
     return Decisions(split=split, points=list(decisions.points), choices=decisions.choices[:, pos])
 
 
+def unlabelled_choices(bundle: Bundle, decisions: Decisions) -> list[Problem]:
+    """Decisions that route a sample to a model whose quality there is unknown: on a track with
+    unseen models, train and dev label them only on the calibration set, so a dev file that routes
+    to them elsewhere cannot be scored (its accuracy would be NaN). Empty for the test split, whose
+    labels are all known where they are loaded at all."""
+    if not bundle.unseen_models or parse_split(decisions.split)[0] == TEST or not bundle.labelled(decisions.split):
+        return []
+    rows = bundle.split_rows(decisions.split)
+    unknown = np.isnan(np.asarray(bundle.quality[rows[None, :], decisions.choices], dtype=np.float64))
+    if not unknown.any():
+        return []
+    point, pos = np.argwhere(unknown)[0]
+    names = sorted({bundle.model_ids[j] for j in np.unique(decisions.choices[unknown])})
+    return [Problem("unlabelled_model", f"{int(unknown.sum()):,} decision(s) on {decisions.split} route to model(s) "
+                    f"{names} whose labels there are unknown: train and dev label this track's unseen models only on "
+                    f"its {len(bundle.calibration_ids)} calibration samples. Score those models' picks on the test "
+                    "split (submit), or route to the labelled pool on dev",
+                    [f"{bundle.samples['sample_id'].iat[rows[pos]]} → {bundle.model_ids[decisions.choices[point, pos]]}"])]
+
+
 def decisions_from_frame(bundle: Bundle, frame: pd.DataFrame, split: str) -> Decisions:
     """Decisions for ``split``, or :class:`PredictionError` listing every problem found."""
     problems, decisions = find_problems_and_decisions(bundle, frame, split)
+    if decisions is not None and not problems:
+        problems = unlabelled_choices(bundle, decisions)
     if problems or decisions is None:
         raise PredictionError("the predictions do not fit the track:\n" + "\n".join(f"  - {p}" for p in problems),
                               problems)

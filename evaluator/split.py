@@ -64,8 +64,9 @@ def _blockwise(rows: np.ndarray, fn: Callable[[np.ndarray], None]) -> None:
 
 
 def oracle_choice(quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Per row, the cheapest model among those with the highest quality; ties → earlier model (ours)."""
-    best = quality.max(axis=1)
+    """Per row, the cheapest model among those with the highest quality; ties → earlier model (ours).
+    Unknown (NaN) cells — unseen models on train/dev — are never chosen."""
+    best = np.nanmax(quality, axis=1) if np.isnan(quality).any() else quality.max(axis=1)
     masked = np.where(quality == best[:, None], cost, np.inf)
     return masked.argmin(axis=1)
 

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from evaluator import vlrb_sim
-from evaluator.bundle import FORMAT_VERSION, Bundle, read_bundle
+from evaluator import vlrb_sim, vlrb_sim_tracks
+from evaluator.bundle import READABLE_FORMATS, Bundle, read_bundle
 from evaluator.errors import BundleError
 
 DATA_DIR_ENV = "ROUTERBOARD_DATA_DIR"
@@ -24,7 +24,15 @@ DEFAULT_TRACK = vlrb_sim.NAME
 #: name → (version, generator)
 BUILTIN_TRACKS: dict[str, tuple[str, Callable[[], Bundle]]] = {
     vlrb_sim.NAME: (vlrb_sim.VERSION, vlrb_sim.generate),
+    vlrb_sim_tracks.HELDOUT: (vlrb_sim_tracks.VERSION, vlrb_sim_tracks.generate_heldout),
+    vlrb_sim_tracks.NEWMODELS: (vlrb_sim_tracks.VERSION, vlrb_sim_tracks.generate_newmodels),
 }
+#: what the app serves when ``ROUTERBOARD_TRACKS`` is not set: the default track first (it is the
+#: app's default), then the generalisation tracks
+DEFAULT_TRACKS: tuple[str, ...] = (vlrb_sim.NAME, vlrb_sim_tracks.HELDOUT, vlrb_sim_tracks.NEWMODELS)
+#: generalisation track → what it measures, against the in-distribution ``DEFAULT_TRACK``
+GENERALISATION_TRACKS: dict[str, str] = {vlrb_sim_tracks.HELDOUT: "held-out datasets",
+                                         vlrb_sim_tracks.NEWMODELS: "new models"}
 
 
 def data_dir() -> Path:
@@ -52,7 +60,7 @@ def ensure_builtin(name: str) -> Path:
     generated again when it was written in an older bundle format (generation is deterministic,
     so the rebuilt track has the same samples and matrices)."""
     path = builtin_track_dir(name)
-    if _format_version(path) != FORMAT_VERSION:
+    if _format_version(path) not in READABLE_FORMATS:
         _, generate = BUILTIN_TRACKS[name]
         generate().save(path)
     return path

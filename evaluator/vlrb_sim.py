@@ -30,6 +30,8 @@ on every machine):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -90,6 +92,11 @@ _SPECIALISTS = [
     ("Qwen2.5-VL-72B-Instruct", "ChartQA", 0.5), ("Gemini-Flash-2.5", "InfoVQA", 0.4),
 ]
 _ANSWER_TOKENS = {"choice": 6.0, "yesno": 4.0, "short": 10.0, "math": 140.0}
+#: the seed's pool, datasets and specialists, as the generalisation tracks reuse them
+#: (:mod:`evaluator.vlrb_sim_tracks`); rows in the shapes documented above
+MODELS: list[tuple] = _MODELS
+DATASETS: list[tuple] = _DATASETS
+SPECIALISTS: list[tuple[str, str, float]] = _SPECIALISTS
 
 _STEMS = {
     "MMBench": ["Look at the picture and choose the correct option.", "Which option best describes the image?"],
@@ -130,28 +137,48 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def generate(seed: int = SEED) -> Bundle:
-    """Build the whole track in memory (a few seconds); same seed → same arrays and texts."""
-    rng = np.random.default_rng(seed)
-    m = len(_MODELS)
-    sizes = np.array([d[2] for d in _DATASETS])
-    assert sizes.sum() == N_SAMPLES, sizes.sum()
-    n = N_SAMPLES
-    ds_idx = np.repeat(np.arange(len(_DATASETS)), sizes)
-    delta = np.array([d[3] for d in _DATASETS])[ds_idx]
-    mu = np.array([d[4] for d in _DATASETS])[ds_idx]
+@dataclass(frozen=True)
+class Simulated:
+    """One draw of the latent model over a list of datasets and a pool of models: everything a track
+    needs except its split. Tracks built on it (``vlrb-sim``, :mod:`evaluator.vlrb_sim_tracks`) draw
+    their split from the same generator afterwards."""
+
+    ds_idx: np.ndarray          # (n,) dataset index of each sample, datasets in list order
+    counters: np.ndarray        # (n,) running number of the sample within its dataset
+    quality: np.ndarray         # (n, m) 0/1
+    questions: list[str]
+    images: np.ndarray          # (n, 16, 16, 3) uint8
+    input_tokens: np.ndarray    # (n,) int64
+    output_tokens: np.ndarray   # (n, m)
+    cost: np.ndarray            # (n, m) USD
+
+
+def simulate(rng: np.random.Generator, models: list[tuple], datasets: list[tuple],
+             specialists: list[tuple[str, str, float]], stems: dict[str, list[str]] | None = None) -> Simulated:
+    """Draw outcomes, texts, images, tokens and costs for ``datasets`` (rows of :data:`_DATASETS`'s
+    shape) and ``models`` (rows of :data:`_MODELS`'s shape) from ``rng``, in a fixed order of draws
+    (``vlrb-sim``'s bytes depend on it: do not reorder). ``stems``: question openings of datasets
+    that :data:`_STEMS` does not know (two per dataset)."""
+    stems = {**_STEMS, **(stems or {})}
+    m = len(models)
+    sizes = np.array([d[2] for d in datasets])
+    n = int(sizes.sum())
+    ds_idx = np.repeat(np.arange(len(datasets)), sizes)
+    delta = np.array([d[3] for d in datasets])[ds_idx]
+    mu = np.array([d[4] for d in datasets])[ds_idx]
     b = delta + rng.standard_normal(n)
     z = mu + 0.7 * rng.standard_normal((n, len(SKILLS)))
 
-    skills = np.array([mm[6] for mm in _MODELS])
+    skills = np.array([mm[6] for mm in models])
     centred = skills - skills.mean(axis=0, keepdims=True)
-    effects = 0.25 * rng.standard_normal((m, len(_DATASETS)))
-    ids = [mm[0] for mm in _MODELS]
-    dnames = [d[0] for d in _DATASETS]
-    for model, dataset, bonus in _SPECIALISTS:
-        effects[ids.index(model), dnames.index(dataset)] += bonus
+    effects = 0.25 * rng.standard_normal((m, len(datasets)))
+    ids = [mm[0] for mm in models]
+    dnames = [d[0] for d in datasets]
+    for model, dataset, bonus in specialists:
+        if model in ids and dataset in dnames:
+            effects[ids.index(model), dnames.index(dataset)] += bonus
     base = z @ centred.T + effects.T[ds_idx] - b[:, None]  # (n, m) without a_j
-    target = np.array([mm[5] for mm in _MODELS])
+    target = np.array([mm[5] for mm in models])
     lo, hi = np.full(m, -10.0), np.full(m, 10.0)
     for _ in range(50):  # bisection on a_j: mean accuracy is increasing in a_j
         mid = (lo + hi) / 2
@@ -170,7 +197,7 @@ def generate(seed: int = SEED) -> Bundle:
     diff_pick = rng.integers(0, 5, n)
     questions = []
     for i in range(n):  # one-time generation, not a scoring path
-        parts = [_STEMS[dnames[ds_idx[i]]][stem_pick[i]]]
+        parts = [stems[dnames[ds_idx[i]]][stem_pick[i]]]
         for k, skill in enumerate(SKILLS):
             parts.extend(_CUES[skill][c] for c in cue_picks[i, k, :cue_counts[i, k]])
         if b_seen[i] > 0.8:
@@ -181,56 +208,89 @@ def generate(seed: int = SEED) -> Bundle:
     images = _images(rng, z_seen, b_seen)
 
     q_tokens = np.array([len(q.split()) for q in questions]) * 1.3
-    img_tokens = np.array([d[6] for d in _DATASETS])[ds_idx] * np.exp(0.15 * rng.standard_normal(n))
+    img_tokens = np.array([d[6] for d in datasets])[ds_idx] * np.exp(0.15 * rng.standard_normal(n))
     input_tokens = np.rint(q_tokens + img_tokens).astype(np.int64)
-    style = np.array([_ANSWER_TOKENS[d[5]] for d in _DATASETS])[ds_idx]
-    verbosity = np.array([mm[7] for mm in _MODELS])
+    style = np.array([_ANSWER_TOKENS[d[5]] for d in datasets])[ds_idx]
+    verbosity = np.array([mm[7] for mm in models])
     out = style[:, None] * verbosity[None, :] * np.exp(0.3 * b)[:, None] * np.exp(0.4 * rng.standard_normal((n, m)))
     output_tokens = np.maximum(1.0, np.rint(out))
-    pin = np.array([mm[2] for mm in _MODELS])
-    pout = np.array([mm[3] for mm in _MODELS])
+    pin = np.array([mm[2] for mm in models])
+    pout = np.array([mm[3] for mm in models])
     cost = (input_tokens[:, None] * pin[None, :] + output_tokens * pout[None, :]) / 1e6
+    counters = np.concatenate([np.arange(s) for s in sizes])
+    return Simulated(ds_idx, counters, quality, questions, images, input_tokens, output_tokens, cost)
 
+
+def stratified_split(rng: np.random.Generator, ds_idx: np.ndarray, n_datasets: int,
+                     test_only: frozenset[int] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
+    """Per dataset, a :data:`SPLIT_FRACTIONS` split drawn from ``rng`` (datasets in ``test_only``:
+    every sample in test), and each test sample in the public or private half. Returns (split, part)."""
+    n = ds_idx.size
     split = np.empty(n, dtype=object)
     part = np.full(n, "", dtype=object)
-    for d in range(len(_DATASETS)):
+    for d in range(n_datasets):
         rows = np.flatnonzero(ds_idx == d)
         perm = rng.permutation(rows)
-        n_train = int(round(SPLIT_FRACTIONS[0] * rows.size))
-        n_dev = int(round(SPLIT_FRACTIONS[1] * rows.size))
+        if d in test_only:
+            n_train = n_dev = 0
+        else:
+            n_train = int(round(SPLIT_FRACTIONS[0] * rows.size))
+            n_dev = int(round(SPLIT_FRACTIONS[1] * rows.size))
         split[perm[:n_train]] = "train"
         split[perm[n_train:n_train + n_dev]] = "dev"
         test_rows = perm[n_train + n_dev:]
         split[test_rows] = "test"
         part[test_rows] = np.where(rng.random(test_rows.size) < 0.5, "public", "private")
+    return split, part
 
-    counters = np.concatenate([np.arange(s) for s in sizes])
-    samples = pd.DataFrame({
-        "sample_id": [f"{dnames[d]}-{c:05d}" for d, c in zip(ds_idx, counters)],
-        "dataset": [dnames[d] for d in ds_idx],
-        "family": [_DATASETS[d][1] for d in ds_idx],
+
+def samples_frame(sim: Simulated, datasets: list[tuple], split: np.ndarray,
+                  text_only: frozenset[int] = frozenset()) -> pd.DataFrame:
+    """The samples table of a simulated track (samples of ``text_only`` datasets have no image:
+    an empty ``image_ref``)."""
+    dnames = [d[0] for d in datasets]
+    return pd.DataFrame({
+        "sample_id": [f"{dnames[d]}-{c:05d}" for d, c in zip(sim.ds_idx, sim.counters)],
+        "dataset": [dnames[d] for d in sim.ds_idx],
+        "family": [datasets[d][1] for d in sim.ds_idx],
         "split": split.astype(str),
-        "question": questions,
-        "image_ref": [f"images.npy#{i}" for i in range(n)],
-        "input_tokens": input_tokens,
+        "question": sim.questions,
+        "image_ref": ["" if d in text_only else f"images.npy#{i}" for i, d in enumerate(sim.ds_idx)],
+        "input_tokens": sim.input_tokens,
     })
-    models = [ModelInfo(model_id=mid, display_name=mid, params=params, input_price=pi, output_price=po,
-                        aliases=(alias, mid.lower().replace("-", "_")))
-              for mid, params, pi, po, alias, *_ in _MODELS]
+
+
+def model_infos(models: list[tuple]) -> list[ModelInfo]:
+    """The pool as :class:`ModelInfo` (aliases: the HF-style name and a snake_case id)."""
+    return [ModelInfo(model_id=mid, display_name=mid, params=params, input_price=pi, output_price=po,
+                      aliases=(alias, mid.lower().replace("-", "_")))
+            for mid, params, pi, po, alias, *_ in models]
+
+
+CITATION = ("@misc{huang2025vlrouterbench, title={VL-RouterBench: A Benchmark for Vision-Language Model "
+            "Routing}, author={Huang, Zhehao and others}, year={2025}, eprint={2512.23562}, "
+            "archivePrefix={arXiv}}")
+
+
+def generate(seed: int = SEED) -> Bundle:
+    """Build the whole track in memory (a few seconds); same seed → same arrays and texts."""
+    rng = np.random.default_rng(seed)
+    assert sum(d[2] for d in _DATASETS) == N_SAMPLES
+    sim = simulate(rng, _MODELS, _DATASETS, _SPECIALISTS)
+    split, part = stratified_split(rng, sim.ds_idx, len(_DATASETS))
+    samples = samples_frame(sim, _DATASETS, split)
     provenance = Provenance(
         source="simulated: evaluator.vlrb_sim.generate (documented in its module docstring)",
         version=VERSION, licence="CC-BY-4.0", simulated=True,
         description=("Simulated track with the exact shape of VL-RouterBench (17 models with the seed's "
                      "$/1M-token prices, 14 datasets in 3 families, 30,540 samples, 70/15/15 split). "
                      "Outcomes are drawn from a seeded latent-skill model, not measured."),
-        citation=("@misc{huang2025vlrouterbench, title={VL-RouterBench: A Benchmark for Vision-Language Model "
-                  "Routing}, author={Huang, Zhehao and others}, year={2025}, eprint={2512.23562}, "
-                  "archivePrefix={arXiv}}"),
+        citation=CITATION,
         extra={"seed": seed, "based_on": "VL-RouterBench (arXiv:2512.23562)"},
     )
-    return Bundle(name=NAME, version=VERSION, models=models, samples=samples, quality=quality, cost=cost,
-                  output_tokens=output_tokens, cost_bounds=CostBounds.from_costs(cost), provenance=provenance,
-                  has_hidden=True, images=images, parts=part)
+    return Bundle(name=NAME, version=VERSION, models=model_infos(_MODELS), samples=samples, quality=sim.quality,
+                  cost=sim.cost, output_tokens=sim.output_tokens, cost_bounds=CostBounds.from_costs(sim.cost),
+                  provenance=provenance, has_hidden=True, images=sim.images, parts=part)
 
 
 def _images(rng: np.random.Generator, z_seen: np.ndarray, b_seen: np.ndarray) -> np.ndarray:

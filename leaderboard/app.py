@@ -21,6 +21,7 @@ import gradio as gr
 import evaluator
 from leaderboard import auth
 from leaderboard.columns import BASE_COLUMNS, PINNED, tooltips
+from leaderboard.generalisation import build_generalisation_tab, generalisation_records
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.board import LIVE, PAGE_SIZE
 from evaluator.pricing import PriceTableError
@@ -146,6 +147,11 @@ def _api(ctx: Ctx) -> None:
     def tracks() -> list[str]:
         return list(service.bundles)
 
+    def generalisation_rows(include_reference: bool = False) -> list[dict]:
+        """The Generalisation view's rows (keys as in :mod:`leaderboard.generalisation`; null where a
+        router has no entry), by mean drop — values as the boards show them."""
+        return generalisation_records(ctx, bool(include_reference))
+
     def releases(track: str) -> list[dict]:
         return service.releases(track or None)
 
@@ -169,7 +175,7 @@ def _api(ctx: Ctx) -> None:
 
     # Reads answer straight away, outside Gradio's event queue (no join, no event stream per call): a
     # public board is read far more often than it is written, by many clients at once.
-    for fn in (leaderboard_rows, tracks, releases, release_rows):
+    for fn in (leaderboard_rows, tracks, releases, release_rows, generalisation_rows):
         gr.api(fn, api_name=fn.__name__, queue=False)
     for fn in (my_submissions, submission, withdraw, select_final, cut_release):
         gr.api(fn, api_name=fn.__name__)
@@ -214,7 +220,8 @@ def build_app(service: SubmissionService) -> gr.Blocks:
         with gr.Tabs():
             for label, builder in (("Leaderboard", build_leaderboard_tab), ("Pareto plot", build_pareto_tab),
                                    ("Router detail", build_detail_tab), ("Submit", build_submit_tab),
-                                   ("My submissions", build_mine_tab), ("Data & docs", build_docs_tab)):
+                                   ("My submissions", build_mine_tab), ("Generalisation", build_generalisation_tab),
+                                   ("Data & docs", build_docs_tab)):
                 with gr.Tab(label, id=label.lower().replace(" ", "-").replace("&", "and")) as tab:
                     builder(ctx, track_dd)
                 for fn, inputs, outputs in ctx.on_show:

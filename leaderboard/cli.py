@@ -187,6 +187,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_routers_train(args: argparse.Namespace) -> int:
     from submissions.routers.starters import write_starter
     from submissions.routers.sweep import ROUTERS, train_sweep
+    from submissions.routers.unseen import how_text
 
     bundle, code = _public_bundle(args.track)
     if bundle is None:
@@ -199,7 +200,7 @@ def _cmd_routers_train(args: argparse.Namespace) -> int:
         best_dev = max(result.dev_rank_scores.values())
         info = {"track": bundle.track_id, "encoder": args.encoder, "seed": args.seed, "objective": args.objective,
                 "seconds": result.seconds, "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k,
-                "throughput": result.throughput}
+                "throughput": result.throughput, "unseen": how_text(bundle)}
         path = write_starter(bundle.track_id, router, result.predictions, info)
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -413,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run an evaluation worker (the only process given hidden test matrices)")
     p.add_argument("--track", action="append", default=None,
-                   help="bundle directory or built-in track name (repeatable; default $ROUTERBOARD_TRACKS or vlrb-sim)")
+                   help="bundle directory or built-in track name (repeatable; default $ROUTERBOARD_TRACKS, else the three built-in tracks)")
     p.add_argument("--hidden", action="append", default=None,
                    help="hidden part of each --track, in order (default <bundle>/hidden)")
     p.add_argument("--max-jobs", type=int, default=None, help="stop after this many jobs")

@@ -88,12 +88,22 @@ def family_column(family: str) -> Column:
                   tooltip=f"Accuracy on the {family} datasets (%)")
 
 
-def columns_for(families: list[str], release: bool = False) -> list[Column]:
-    """The full column list of a track: the base columns plus one accuracy column per family (and,
-    for a release's board, its public rank, shift and public rank score)."""
+def heldout_column(group: str) -> Column:
+    """Accuracy on the held-out (or the in-distribution) datasets of a track with held-out datasets
+    (:mod:`evaluator.generalisation`), shown under the same rules as a family's."""
+    return Column(f"heldout:{group}", f"{group[:1].upper()}{group[1:]} (%)", width=max(112, 8 * len(group) + 24),
+                  tooltip=f"Accuracy on the {group} datasets of the test split (%): "
+                          + ("datasets no train or dev sample comes from" if group == "held-out"
+                             else "datasets train and dev also hold"))
+
+
+def columns_for(families: list[str], release: bool = False, heldout: tuple[str, ...] = ()) -> list[Column]:
+    """The full column list of a track: the base columns plus one accuracy column per family and, on a
+    track with held-out datasets, per ``heldout`` group (and, for a release's board, its public rank,
+    shift and public rank score)."""
     cols = list(BASE_COLUMNS)
     at = next(i for i, c in enumerate(cols) if c.key == "rank_score_ci") + 1
-    cols = cols[:at] + [family_column(f) for f in families] + cols[at:]
+    cols = cols[:at] + [heldout_column(g) for g in heldout] + [family_column(f) for f in families] + cols[at:]
     if release:
         for after, col in RELEASE_COLUMNS:
             cols.insert(next(i for i, c in enumerate(cols) if c.key == after) + 1, col)

@@ -7,6 +7,7 @@ Layout of a published public split (what ``publish_folder`` writes and ``load_da
     samples/dev-00000-of-00001.parquet     image_ref, input_tokens, quality[m], cost[m], output_tokens[m]
     samples/test-00000-of-00001.parquet    (test: quality, cost and output_tokens are null — always)
     models/train-00000-of-00001.parquet    model_id, display_name, params, input_price, output_price, aliases
+                                           (+ unseen, card on a track with new models)
 
 ``datasets.load_dataset("<org>/<name>", "samples")`` gives train/dev/test; :func:`read_config` and
 :func:`bundle_from_folder` read a local folder's Parquet files directly (see :func:`read_config` for
@@ -30,10 +31,12 @@ import numpy as np
 import pandas as pd
 
 from evaluator import Bundle
-from evaluator.bundle import SAMPLE_COLUMNS, CostBounds, ModelInfo, Provenance
+from evaluator.bundle import SAMPLE_COLUMNS, CostBounds, Provenance, models_table, models_from_frame
 from evaluator.tracks import data_dir
 
 SAMPLES, MODELS = "samples", "models"
+#: the pixels of a sample without an image, as bundles store them (16×16 RGB zeros)
+_BLANK = np.zeros((16, 16, 3), dtype=np.uint8)
 SPLIT_FILE = "{split}-00000-of-00001.parquet"
 
 
@@ -75,20 +78,19 @@ def samples_dataset(bundle: Bundle, split: str):
         "cost": datasets.Sequence(datasets.Value("float64"), length=m),
         "output_tokens": datasets.Sequence(datasets.Value("float64"), length=m),
     }
-    if bundle.images is not None:
-        data["image"] = [{"bytes": _png(bundle.images[r]), "path": None}
-                         for r in tqdm(rows, desc=f"images ({split})", unit="img", leave=False)]
+    if bundle.images is not None:  # a sample without an image (text-only: empty image_ref) has none here either
+        refs = s["image_ref"].astype(str).to_numpy()
+        data["image"] = [{"bytes": _png(bundle.images[r]), "path": None} if ref else None
+                         for r, ref in tqdm(zip(rows, refs), total=len(rows), desc=f"images ({split})", unit="img",
+                                            leave=False)]
         features["image"] = datasets.Image()
     return datasets.Dataset.from_dict(data, features=datasets.Features(features))
 
 
 def models_frame(bundle: Bundle) -> pd.DataFrame:
-    return pd.DataFrame({"model_id": [x.model_id for x in bundle.models],
-                         "display_name": [x.display_name for x in bundle.models],
-                         "params": [x.params for x in bundle.models],
-                         "input_price": [x.input_price for x in bundle.models],
-                         "output_price": [x.output_price for x in bundle.models],
-                         "aliases": [list(x.aliases) for x in bundle.models]})
+    """The ``models`` config: the bundle's models.parquet columns (``unseen`` and ``card`` where a model
+    is unseen in train/dev)."""
+    return models_table(bundle.models)
 
 
 def dataset_card(bundle: Bundle, counts: dict[str, int]) -> str:
@@ -104,6 +106,9 @@ def dataset_card(bundle: Bundle, counts: dict[str, int]) -> str:
               "latent model (see *Provenance*), not measured on real models.\n" if prov.simulated else "")
     meta = {"track": bundle.track_id, "cost_bounds": [bundle.cost_bounds.cmin, bundle.cost_bounds.cmax],
             "simulated": prov.simulated, "models": bundle.model_ids}
+    if bundle.generalisation:
+        meta.update(unseen_datasets=list(bundle.unseen_datasets), unseen_models=bundle.unseen_models,
+                    calibration_ids=list(bundle.calibration_ids))
     return f"""---
 license: {prov.licence.lower() if prov.licence and ' ' not in prov.licence else 'other'}
 task_categories:
@@ -142,7 +147,7 @@ models = load_dataset("<org>/<this-repo>", "models")["train"]
 |---|---|---|---|
 {pool}
 
-## Provenance
+{_generalisation_section(bundle)}## Provenance
 {prov.description}
 
 Source: {prov.source} · version {prov.version} · licence {prov.licence}
@@ -154,6 +159,22 @@ Source: {prov.source} · version {prov.version} · licence {prov.licence}
 
 <!-- routerboard: {json.dumps(meta)} -->
 """
+
+
+def _generalisation_section(bundle: Bundle) -> str:
+    """The card's section on what train and dev never show (empty for a track without it)."""
+    if not bundle.generalisation:
+        return ""
+    lines = ["## Generalisation: unseen in train and dev", ""]
+    if bundle.unseen_datasets:
+        lines.append(f"- **Held-out datasets** (test split only): {', '.join(bundle.unseen_datasets)}. Samples with an "
+                     "empty `image_ref` are text-only: no image.")
+    if bundle.unseen_models:
+        lines.append(f"- **New models** (test pool; `unseen` in the `models` config, with their `card`): "
+                     f"{', '.join(bundle.unseen_models)}. In train and dev their `quality`, `cost` and `output_tokens` "
+                     f"entries are NaN (unknown) except on the {len(bundle.calibration_ids)} calibration samples (dev), listed "
+                     "in the metadata comment at the end of this card (`calibration_ids`).")
+    return "\n".join(lines) + "\n\n"
 
 
 def publish_folder(bundle: Bundle, out: str | os.PathLike[str]) -> Path:
@@ -251,19 +272,20 @@ def bundle_from_folder(folder: str | os.PathLike[str], name: str | None = None, 
         for key, acc in (("quality", q), ("cost", c)):
             vals = cols[key].tolist()
             acc.append(np.array([v if v is not None else [np.nan] * m for v in vals], dtype=np.float64).reshape(-1, m))
-        if "image" in cols.columns:
-            images.append(np.stack([_decode_image(cell, Path(folder)) for cell in cols["image"]]))
+        if "image" in cols.columns:  # a sample without an image (text-only) gets a blank one, as in the bundle
+            images.append(np.stack([_decode_image(cell, Path(folder)) if cell is not None else _BLANK
+                                    for cell in cols["image"]]) if len(cols) else np.zeros((0, *_BLANK.shape), np.uint8))
     samples = pd.concat(frames, ignore_index=True)
     track_name, track_version = meta["track"].split("@", 1)
     return Bundle(
         name=name or track_name, version=track_version,
-        models=[ModelInfo(r.model_id, r.display_name, r.params, float(r.input_price), float(r.output_price),
-                          tuple(r.aliases)) for r in models.itertuples()],
+        models=models_from_frame(models),
         samples=samples[list(SAMPLE_COLUMNS)],
         quality=np.concatenate(q), cost=np.concatenate(c), output_tokens=None,
         cost_bounds=CostBounds(*meta["cost_bounds"]),
         provenance=Provenance(source=f"pulled from {folder}", version=track_version, simulated=meta["simulated"]),
-        has_hidden=False, images=np.concatenate(images) if images else None)
+        has_hidden=False, images=np.concatenate(images) if images else None,
+        unseen_datasets=tuple(meta.get("unseen_datasets", ())), calibration_ids=tuple(meta.get("calibration_ids", ())))
 
 
 def push_folder(folder: str | os.PathLike[str], repo_id: str, token: str | None = None, private: bool = False) -> str:

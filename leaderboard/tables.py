@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluator.generalisation import GROUPS as HELDOUT_GROUPS
 from leaderboard import units
 from leaderboard.columns import Column
 from leaderboard.text import html_link
@@ -54,6 +55,10 @@ def raw_frame(rows: list[dict[str, Any]], families: list[str]) -> pd.DataFrame:
     fam = pd.DataFrame(list(df["families"]))
     for f in families:
         out[f"family:{f}"] = 100 * fam[f].astype(float) if f in fam else np.nan
+    if "heldout" in df:  # a track with held-out datasets (evaluator.generalisation)
+        held = pd.DataFrame([h or {} for h in df["heldout"]])
+        for g in HELDOUT_GROUPS:
+            out[f"heldout:{g}"] = 100 * held[g].astype(float) if g in held else np.nan
     out = out.sort_values("rank_score_100", ascending=False, kind="stable", ignore_index=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out

@@ -29,6 +29,7 @@ from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, 
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
 from leaderboard.text import inert
+from leaderboard.generalisation import docs_generalisation, heldout_groups
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
 
@@ -113,7 +114,9 @@ class Ctx:
         return sorted(self.service.bundle(track).samples["dataset"].unique())
 
     def columns(self, track: str, board: str | None = LIVE) -> list[Column]:
-        return columns_for(self.families(track), release=release_id(board) is not None)
+        release = release_id(board) is not None
+        return columns_for(self.families(track), release=release,
+                           heldout=() if release else heldout_groups(self.service.bundle(track)))
 
 
 def board_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
@@ -250,7 +253,7 @@ def cost_bounds(ctx: Ctx, track: str) -> tuple[float, float, float]:
 
 
 def widest_bounds(ctx: Ctx) -> tuple[float, float, float]:
-    """Bounds that hold every track's values (what a slider is built with; each track narrows it)."""
+    """Bounds that hold every track's values (what a slider is built with and keeps; a track sets its value)."""
     lows, highs, steps = zip(*(cost_bounds(ctx, t) for t in ctx.service.bundles))
     return min(lows), max(highs), min(steps)
 
@@ -311,11 +314,19 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     gr.Timer(30).tick(handler, inputs, outputs, show_progress="hidden", api_name=False)
 
     def slider_range(track):
+        # the value moves to the track's own ceiling; the bounds stay the widest (every track's), so that
+        # an event still carrying the previous track's value is never out of range (Gradio refuses it)
         _, hi, _ = cost_bounds(ctx, track)
-        return gr.Slider(minimum=0, maximum=hi, value=hi)
+        return gr.Slider(value=hi)
 
     track_dd.change(slider_range, track_dd, max_cost, api_name=False)
     ctx.on_load.append((slider_range, [track_dd], [max_cost]))
+
+    def track_columns(track):  # tracks differ in families and, with held-out datasets, in group columns
+        cols = ctx.columns(track)
+        return gr.CheckboxGroup(choices=choosable(cols), value=default_labels(cols))
+
+    track_dd.change(track_columns, track_dd, shown, api_name=False)
     ctx.on_load.append((handler, inputs, outputs))
     ctx.on_show.append((handler, inputs, outputs))
 
@@ -410,10 +421,10 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     find.submit(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     find.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False, trigger_mode="always_last")
 
-    def refresh_controls(track):
+    def refresh_controls(track):  # the budget's bounds stay the widest, as the cost ceiling's (see above)
         lo, hi, step = cost_bounds(ctx, track)
         return gr.Dropdown(choices=slice_choices(ctx, track), value=ALL), gr.Slider(
-            minimum=lo, maximum=hi, step=step, value=default_budget(lo, hi, step))
+            value=default_budget(lo, hi, step))
 
     track_dd.change(refresh_controls, track_dd, [slice_dd, budget], api_name=False)
     ctx.on_load.append((refresh_controls, [track_dd], [slice_dd, budget]))
@@ -864,6 +875,7 @@ Source: {inert(prov.source)} · version {inert(prov.version)} · licence {inert(
 
 #: (elem_id, text, latex delimiters) of the Data & docs tab, top to bottom
 DOCS_SECTIONS = (("docs-format", docs_format, []), ("docs-pool", docs_pool, []),
+                 ("docs-generalisation", docs_generalisation, []),
                  ("docs-metrics", docs_metrics, MATH_DELIMITERS), ("docs-integrity", docs_integrity, []),
                  ("docs-provenance", docs_provenance, []))
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.tracks import data_dir
+from evaluator.tracks import DEFAULT_TRACKS, data_dir
 
 MB = 1 << 20
 
@@ -77,7 +77,7 @@ class Settings:
             validation_processes=_int("ROUTERBOARD_VALIDATION_PROCESSES", 2),
             pending_timeout_seconds=_int("ROUTERBOARD_PENDING_TIMEOUT_HOURS", 24) * 3600,
             admins=frozenset(a.strip() for a in os.environ.get("ROUTERBOARD_ADMINS", "").split(",") if a.strip()),
-            tracks=tuple(t.strip() for t in (os.environ.get("ROUTERBOARD_TRACKS") or "vlrb-sim").split(",")
+            tracks=tuple(t.strip() for t in (os.environ.get("ROUTERBOARD_TRACKS") or ",".join(DEFAULT_TRACKS)).split(",")
                          if t.strip()),
             train_starters=(os.environ.get("ROUTERBOARD_TRAIN_STARTERS") or "1").strip().lower()
             not in ("0", "false", "no", "off"),

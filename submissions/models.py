@@ -152,7 +152,7 @@ class Breakdown(Base):
     __table_args__ = (UniqueConstraint("result_point_id", "level", "name", name="uq_breakdown"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     result_point_id: Mapped[int] = mapped_column(ForeignKey("result_points.id", ondelete="CASCADE"), index=True)
-    level: Mapped[str] = mapped_column(String(10))  # "family" | "dataset"
+    level: Mapped[str] = mapped_column(String(10))  # "family" | "dataset" | "heldout" (evaluator.generalisation.LEVEL)
     name: Mapped[str] = mapped_column(String(200))
     accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -22,6 +22,8 @@ import numpy as np
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from evaluator.generalisation import LEVEL as HELDOUT_LEVEL
+from evaluator.generalisation import REPORT_KEY as HELDOUT_KEY
 from submissions.db import bump_board, insert_ignore, utcnow
 from submissions.models import Breakdown, Ladder, PrivatePoint, ResultPoint, Submission, Worker
 from submissions.status import Status
@@ -230,7 +232,8 @@ def add_results(session: Session, submission_id: int, report: dict[str, Any],
         )
         rp.breakdowns = [Breakdown(level=level, name=name, accuracy=g["accuracy"], cost=g["cost"],
                                    rank_score=g["rank_score"], n=g["n"])
-                         for level, key in (("family", "per_family"), ("dataset", "per_dataset"))
+                         for level, key in (("family", "per_family"), ("dataset", "per_dataset"),
+                                            (HELDOUT_LEVEL, HELDOUT_KEY))
                          for name, g in (p.get(key) or {}).items()]
         session.add(rp)
     for h in report.get("held") or []:

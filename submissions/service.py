@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 import evaluator
+from evaluator.generalisation import LEVEL as HELDOUT_LEVEL
+from evaluator.generalisation import REPORT_KEY as HELDOUT_KEY
 from evaluator.predictions import CONTROL_CHARS, Problem
 from evaluator.pricing import PricingBasis
 from submissions import queue as jobs
@@ -498,13 +500,14 @@ class SubmissionService:
                                       P.c.p_rank_score)
                                .join(S, S.c.id == P.c.submission_id).where(visible, P.c.released)
                                .order_by(P.c.submission_id, P.c.point_order)).all()
-            fams = conn.execute(select(B.c.result_point_id, B.c.name, B.c.accuracy)
+            fams = conn.execute(select(B.c.result_point_id, B.c.name, B.c.accuracy, B.c.level)
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
-                                .where(visible, P.c.released, B.c.level == "family",
+                                .where(visible, P.c.released, B.c.level.in_(("family", HELDOUT_LEVEL)),
                                        P.c.point == S.c.best_point)).all()
         fam_by_point: dict[int, dict[str, float]] = {}
-        for pid, name, acc in fams:
-            fam_by_point.setdefault(pid, {})[name] = acc
+        heldout_by_point: dict[int, dict[str, float]] = {}  # held-out vs in-distribution (evaluator.generalisation)
+        for pid, name, acc, level in fams:
+            (fam_by_point if level == "family" else heldout_by_point).setdefault(pid, {})[name] = acc
         by_sub: dict[int, list[Any]] = {}
         for p in pts:
             by_sub.setdefault(p.submission_id, []).append(p)
@@ -517,6 +520,7 @@ class SubmissionService:
             rows.append({
                 "submission_id": sub.id, "router": sub.router_name, "team": sub.team, "type": sub.router_type,
                 "kind": sub.kind, "owner": sub.username, "paper_url": sub.paper_url, "code_url": sub.code_url,
+                "heldout": heldout_by_point.get(best.id, {}),  # held-out vs in-distribution accuracy, where it applies
                 "uses_images": sub.uses_images, "description": sub.description, "point": best.point,
                 "n_points": sub.n_points or len(points), "n_released": len(points), "accuracy": best.accuracy, "cost": best.cost, "rank_score": best.rank_score,
                 "rank_score_lo": best.rank_score_lo, "rank_score_hi": best.rank_score_hi,
@@ -727,4 +731,6 @@ def _point_dict(rp: ResultPoint) -> dict[str, Any]:
                        for b in rp.breakdowns if b.level == "family"},
         "per_dataset": {b.name: {"accuracy": b.accuracy, "cost": b.cost, "rank_score": b.rank_score, "n": b.n}
                         for b in rp.breakdowns if b.level == "dataset"},
+        HELDOUT_KEY: {b.name: {"accuracy": b.accuracy, "cost": b.cost, "rank_score": b.rank_score, "n": b.n}
+                      for b in rp.breakdowns if b.level == HELDOUT_LEVEL},
     }

@@ -133,7 +133,8 @@ def seed_starters(factory: sessionmaker[Session], store_dir: str, track_id: int,
                     owner_id=owner.id, track_id=track_id, kind=Kind.STARTER.value, split="test", router_name=name,
                     team="routerboard starter", router_type="feature-level", uses_images=True,
                     description=f"{info.get('router', '')} router from submissions/routers, trained on the public "
-                                "split; a sweep of λ (the accuracy–cost trade-off) written as one curve",
+                                "split; a sweep of λ (the accuracy–cost trade-off) written as one curve"
+                                + (f". {info['unseen']}" if info.get("unseen") else ""),
                     code_url="", file_sha256=digest, file_format="csv", file_size=len(data),
                     ladder_key=f"starter:{name}",
                     **_measured_throughput(info),

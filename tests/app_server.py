@@ -34,6 +34,9 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
     env.update({"DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
                 "ROUTERBOARD_HEARTBEAT_SECONDS": "1", port_variable: str(port), "GRADIO_ANALYTICS_ENABLED": "False",
                 "ROUTERBOARD_TRAIN_STARTERS": "0",  # minutes of training per app would swamp the suite
+                # one track unless a test asks for more: three sandboxes and reference scorings per app
+                # would slow every app start (tests/test_generalisation_app.py serves all three)
+                "ROUTERBOARD_TRACKS": "vlrb-sim",
                 **(extra_env or {})})
     log = open(tmp / "app.log", "w")
     proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=ROOT,

@@ -97,6 +97,7 @@ def train_missing(spec: str, routers: tuple[str, ...] = ORDER) -> list[str]:
     import evaluator
     from submissions.routers.starters import write_starter
     from submissions.routers.sweep import train_sweep
+    from submissions.routers.unseen import how_text
 
     bundle = evaluator.load_bundle(spec, hidden=False)
     todo = missing(bundle.track_id, routers)
@@ -116,7 +117,7 @@ def train_missing(spec: str, routers: tuple[str, ...] = ORDER) -> list[str]:
             write_starter(bundle.track_id, router, result.predictions,
                           {"track": bundle.track_id, "seconds": result.seconds,
                            "dev_rank_scores": result.dev_rank_scores, "k": result.chosen_k, "trained_by": "app",
-                           "throughput": result.throughput})
+                           "throughput": result.throughput, "unseen": how_text(bundle)})
             done.append(router)
             trained.append(router)
         _write_progress(bundle.track_id, state="done", done=done, todo=[], started=started,

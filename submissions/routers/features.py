@@ -73,9 +73,13 @@ def image_statistics(images: np.ndarray) -> np.ndarray:
 
 
 def dataset_onehot(bundle: Bundle) -> np.ndarray:
-    names = sorted(bundle.samples["dataset"].unique())
-    codes = bundle.samples["dataset"].map({n: i for i, n in enumerate(names)}).to_numpy()
-    return np.eye(len(names), dtype=np.float32)[codes]
+    """One column per dataset of the train split; a sample of a dataset train never saw (a held-out
+    dataset) gets all zeros — a column that is zero on every training row would only add noise."""
+    rows = bundle.split_rows("train")
+    names = sorted(bundle.samples["dataset"].iloc[rows].unique()) if rows.size else sorted(
+        bundle.samples["dataset"].unique())
+    codes = bundle.samples["dataset"].map({n: i for i, n in enumerate(names)}).fillna(len(names)).to_numpy(dtype=int)
+    return np.eye(len(names) + 1, len(names), dtype=np.float32)[codes]
 
 
 def _cache_file(bundle: Bundle, encoder: str, rows_key: str) -> Path:

@@ -35,6 +35,7 @@ from evaluator import Bundle, Decisions
 from submissions.routers.features import DEFAULT_ENCODER, compact, feature_blocks
 from submissions.routers.labels import soft_labels
 from submissions.routers.models import KNNRouter, NeuralRouter
+from submissions.routers.unseen import estimate_unseen, known_models, unseen_costs
 
 ROUTERS = ("knn", "linear", "mlp")
 OBJECTIVES = ("utility", "soft-labels")
@@ -67,18 +68,33 @@ def _dev_rank_score(bundle: Bundle, choice: np.ndarray) -> float:
     return report.points[0].rank_score
 
 
-def expected_cost(bundle: Bundle, train: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(len(rows), m): each model's mean cost over the train samples of the row's dataset (over all
-    train samples for a dataset train lacks). Input tokens vary little within a dataset; answer
-    length follows dataset and model, which this captures."""
+def expected_cost(bundle: Bundle, train: np.ndarray, rows: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """(len(rows), m): each model's mean cost over the train samples of the row's dataset. Input tokens
+    vary little within a dataset; answer length follows dataset and model, which this captures.
+
+    A dataset train lacks (held out): the row's own input tokens at the model's prices plus the model's
+    mean train output tokens (else its mean train cost) — a text-only sample has no image tokens, so
+    the train datasets' costs would overstate it. Models outside ``known`` (unseen in train):
+    :func:`submissions.routers.unseen.unseen_costs`, from their cards and calibration samples."""
+    m = len(bundle.models)
+    known = np.arange(m) if known is None else np.asarray(known)
     cost = np.asarray(bundle.cost, dtype=np.float64)
     names = bundle.samples["dataset"].to_numpy()
-    overall = cost[train].mean(axis=0)
-    out = np.tile(overall, (len(rows), 1))
+    out = np.zeros((len(rows), m))
+    out[:, known] = cost[np.ix_(train, known)].mean(axis=0)
+    if bundle.output_tokens is not None:
+        tokens_in = bundle.samples["input_tokens"].to_numpy(dtype=np.float64)[rows]
+        pin = np.array([bundle.models[j].input_price for j in known])
+        pout = np.array([bundle.models[j].output_price for j in known])
+        mean_out = np.asarray(bundle.output_tokens, dtype=np.float64)[np.ix_(train, known)].mean(axis=0)
+        out[:, known] = (tokens_in[:, None] * pin + mean_out * pout) / 1e6
     for name in np.unique(names[rows]):
         fit = train[names[train] == name]
         if fit.size:
-            out[names[rows] == name] = cost[fit].mean(axis=0)
+            out[np.ix_(names[rows] == name, known)] = cost[np.ix_(fit, known)].mean(axis=0)
+    unseen = np.setdiff1d(np.arange(m), known)
+    if unseen.size:
+        out[:, unseen] = unseen_costs(bundle, known, train, rows)
     return out
 
 
@@ -121,15 +137,37 @@ def train_sweep(bundle: Bundle, router: str, *, lambdas: tuple[float, ...] | Non
     rows = {s: bundle.split_rows(s) for s in ("train", "dev", target)}
     x = _features(bundle, rows, encoder, features, progress)
     xtr, xdev, xtg = x["train"], x["dev"], x[target]
+    # Models labelled on every train sample are learnt; the others (a track's unseen models, NaN in
+    # train) are estimated from their cards and calibration samples (submissions.routers.unseen).
+    known = known_models(bundle, rows["train"])
+    unseen = np.setdiff1d(np.arange(len(bundle.models)), known)
+    calib = bundle.row_index().get_indexer(list(bundle.calibration_ids)) if unseen.size else np.zeros(0, np.int64)
+    calib = calib[np.isin(calib, rows["dev"])]
+    at_dev = np.searchsorted(rows["dev"], calib)  # calibration samples are dev samples
+
+    def complete(p_dev: np.ndarray, p_tg: np.ndarray) -> np.ndarray:
+        """The target split's estimates over the whole pool (unseen models filled in)."""
+        if not unseen.size:
+            return p_tg
+        return estimate_unseen(bundle, known, {target: p_tg}, rows, (calib, p_dev[at_dev]))[target]
+
+    def pick(dev_choice: np.ndarray, tg_choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dev choices index the known models (dev labels no unseen model outside the calibration
+        set, so dev scores routing among the known ones); target choices index the whole pool."""
+        return known[dev_choice], tg_choice
+
     if objective == "utility":
         # the target is the quality itself (0/1 here, fractional on some tracks): accuracy is its mean
-        quality = lambda r: np.clip(np.asarray(bundle.quality[r], dtype=np.float32), 0.0, 1.0)  # noqa: E731
-        cost = {s: expected_cost(bundle, rows["train"], rows[s]) for s in ("dev", target)}
-        unit = float(np.asarray(bundle.cost[rows["train"]], dtype=np.float64).mean())
+        quality = lambda r: np.clip(np.asarray(bundle.quality[np.ix_(r, known)], dtype=np.float32), 0.0, 1.0)  # noqa: E731
+        cost = {s: expected_cost(bundle, rows["train"], rows[s], known) for s in ("dev", target)}
+        unit = float(np.asarray(bundle.cost[np.ix_(rows["train"], known)], dtype=np.float64).mean())
 
         def decide(p_dev: np.ndarray, p_tg: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-            return route(p_dev, cost["dev"], lam, unit), route(p_tg, cost[target], lam, unit)
+            return pick(route(p_dev, cost["dev"][:, known], lam, unit), route(complete(p_dev, p_tg), cost[target], lam, unit))
     else:
+        if unseen.size:
+            raise ValueError(f"the soft-label objective needs every model labelled on train; {bundle.track_id} has "
+                             f"unseen models {[bundle.model_ids[j] for j in unseen]}: use objective='utility'")
         cmin, cmax = bundle.cost_bounds.cmin, bundle.cost_bounds.cmax
         label = lambda r, lam: soft_labels(bundle.quality[r], bundle.cost[r], lam, cmin, cmax)  # noqa: E731
 
