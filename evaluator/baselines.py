@@ -24,6 +24,9 @@ CHEAPEST_GLOBAL = "CheapestGlobal"
 STRONGEST_PER_DATASET = "StrongestPerDataset"
 RANDOM = "Random"
 BASELINE_NAMES: tuple[str, ...] = (ORACLE, STRONGEST_GLOBAL, CHEAPEST_GLOBAL, STRONGEST_PER_DATASET, RANDOM)
+#: baselines whose routing is chosen by the track's prices: under another price table they would
+#: route differently (a full re-score needs per-sample hidden data), so they are not re-priced
+PRICE_CHOSEN: tuple[str, ...] = (ORACLE, CHEAPEST_GLOBAL)
 #: Where "chosen on train" baselines are chosen.
 SELECTION_SPLIT = "train"
 

@@ -81,9 +81,10 @@ def score_for_board(bundle: Bundle, decisions: Decisions, released: Released | N
 def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:
     """Reference entries (fixed routings: single models, baselines, the oracle and its curve) on each
     part, exactly: ``{"public": {name: report}, "private": {name: report}, "tokens": {name: {point:
-    sums}}}`` — the token sums of the public part, for re-pricing (the oracle curve has none: its
-    points are thresholds of the track's own prices)."""
-    from evaluator.baselines import ORACLE_CURVE, oracle_curve_report, reference_entries, score_references
+    sums}}}`` — the token sums of the public part, for re-pricing (none for the entries whose routing
+    the track's prices choose: the Oracle, CheapestGlobal and the oracle curve)."""
+    from evaluator.baselines import (ORACLE_CURVE, PRICE_CHOSEN, oracle_curve_report, reference_entries,
+                                     score_references)
 
     out: dict[str, Any] = {}
     for key, split in (("public", PUBLIC_SPLIT), ("private", PRIVATE_SPLIT)):
@@ -91,5 +92,5 @@ def score_references_for_board(bundle: Bundle) -> dict[str, dict[str, Any]]:
         refs[ORACLE_CURVE] = oracle_curve_report(bundle, split)
         out[key] = refs
     out["tokens"] = {e.name: point_tokens(bundle, Decisions(PUBLIC_SPLIT, ["default"], e.choice[None, :]))
-                     for e in reference_entries(bundle, PUBLIC_SPLIT)}
+                     for e in reference_entries(bundle, PUBLIC_SPLIT) if e.name not in PRICE_CHOSEN}
     return out

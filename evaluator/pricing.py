@@ -119,14 +119,15 @@ def _price(value: Any) -> float | None:
 
 
 def parse_price_table(doc: Any, models: list[ModelInfo], *, where: str = "price table",
-                      name: str | None = None) -> PriceTable:
+                      name: str | None = None, complete: bool = True) -> PriceTable:
     """A table from a parsed ``pricing.yaml`` document for the pool ``models``.
 
     The document is VL-RouterBench's shape — a ``models:`` (or ``pricing:``) mapping of model id to
     ``{input: …, output: …}`` in USD per 1M tokens — with optional top-level ``name``, ``date`` and
     ``source``. Models are matched by id, display name or alias (any case); models of the table that
     are not in the pool are ignored (a provider's list is usually longer than a pool). Raises
-    :class:`PriceTableError` naming every missing model and every bad price."""
+    :class:`PriceTableError` naming every missing model and every bad price; ``complete=False`` lets
+    models the document leaves out keep their pool prices (a benchmark's own partial pricing file)."""
     if not isinstance(doc, Mapping):
         raise PriceTableError(f"{where}: expected a mapping with a 'models:' section of model id → "
                               "{input: $ per 1M tokens, output: $ per 1M tokens}")
@@ -165,6 +166,11 @@ def parse_price_table(doc: Any, models: list[ModelInfo], *, where: str = "price 
             else:
                 out[j] = value
     missing = [m.model_id for j, m in enumerate(models) if j not in seen]
+    if not complete:
+        for j in range(len(models)):
+            pin[j] = models[j].input_price if pin[j] is None and j not in seen else pin[j]
+            pout[j] = models[j].output_price if pout[j] is None and j not in seen else pout[j]
+        missing = []
     if missing:
         problems.append(f"{where}: no prices for {len(missing)} model(s) of the pool: {', '.join(missing)}; "
                         "add an entry for each (input and output $ per 1M tokens)")
@@ -254,6 +260,35 @@ def point_costs(input_sums: np.ndarray, output_sums: np.ndarray, n: np.ndarray |
     total = (np.asarray(input_sums, dtype=np.float64) @ table.input_prices
              + np.asarray(output_sums, dtype=np.float64) @ table.output_prices) / PER_TOKENS
     return total / np.asarray(n, dtype=np.float64)
+
+
+def coarse_steps(bundle: Bundle, min_samples: int = 8, quantile: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Per model, the rounding steps of a router's token sums under a visitor's own table: ``min_samples``
+    times a high per-sample token count (input tokens of every sample; output tokens of the model on
+    the public rows), so that no single sample moves a rounded sum except across a step boundary.
+
+    Why: a table a visitor chooses freely can isolate one model's sums (all other prices 0), turning
+    one released cost into 2 × models numbers — e.g. one probe sample's hidden output tokens. The
+    Ladder's group rule (values in steps of at least 8 samples) applied to the sums closes that."""
+    x = np.asarray(bundle.samples["input_tokens"].to_numpy(), dtype=np.float64)
+    m = len(bundle.models)
+    step_in = np.full(m, min_samples * max(float(np.quantile(x, quantile)) if x.size else 1.0, 1.0))
+    step_out = np.ones(m) * min_samples
+    if bundle.output_tokens is not None:
+        public = bundle.samples["split"].to_numpy() != "test"
+        y = np.asarray(bundle.output_tokens, dtype=np.float64)[public]
+        with np.errstate(all="ignore"):
+            q = np.array([np.nanquantile(y[:, j], quantile) if np.isfinite(y[:, j]).any() else np.nan
+                          for j in range(m)])
+        fallback = np.nanmax(q) if np.isfinite(q).any() else 1.0
+        step_out = min_samples * np.maximum(np.where(np.isfinite(q), q, fallback), 1.0)
+    return step_in, step_out
+
+
+def coarse_sums(sums: np.ndarray, step_in: np.ndarray, step_out: np.ndarray) -> np.ndarray:
+    """Token sums (``[input per model…, output per model…]`` rows) rounded to the steps of :func:`coarse_steps`."""
+    step = np.concatenate([step_in, step_out])
+    return np.round(np.asarray(sums, dtype=np.float64) / step) * step
 
 
 # --------------------------------------------------------------------------------- cost bounds

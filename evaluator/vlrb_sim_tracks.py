@@ -172,7 +172,7 @@ def generate_newmodels(seed: int = NEWMODELS_SEED) -> Bundle:
                    f"({', '.join(m[0] for m in NEW_MODELS)}) that train and dev label only on a calibration set of "
                    f"{CALIBRATION_SIZE} dev samples; each comes with a model card. Outcomes are drawn, not measured.")
     return Bundle(name=NEWMODELS, version=VERSION, models=models, samples=samples, quality=quality, cost=cost,
-                  output_tokens=tokens, cost_bounds=CostBounds.from_costs(sim.cost),
+                  output_tokens=tokens, cost_bounds=CostBounds.from_costs(cost),  # the masked matrix: no hidden cell
                   provenance=_provenance(NEWMODELS, seed, description, "evaluator.vlrb_sim_tracks.generate_newmodels"),
                   has_hidden=True, images=sim.images, parts=part,
                   calibration_ids=tuple(samples["sample_id"].iloc[calib].astype(str)))

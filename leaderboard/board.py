@@ -12,14 +12,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evaluator.pricing import PriceTable, track_table
+from evaluator.pricing import PriceTable, coarse_steps, track_table
 from leaderboard.figures import achievable_points
-from leaderboard.prices import Repriced, board_points, reprice_rows
+from leaderboard.prices import Repriced, board_points, is_published, reprice_rows
 from leaderboard.tables import raw_frame
 
 #: the board selector's value for the live board (a release is ``release:<id>``)
@@ -59,6 +60,12 @@ class BoardView:
         costs, accs, owners, labels = achievable_points(rows)
         return cls(version, rows, raw_frame(rows, families), costs, accs, owners, labels)
 
+    def drop_files(self) -> None:
+        """Delete the CSV exports this view wrote (a view dropped from a cache takes its files along)."""
+        for key, value in list(self.memo.items()):
+            if isinstance(key, tuple) and key and key[0] == "csv":
+                Path(value).unlink(missing_ok=True)
+
     def best_under(self, budget: float) -> tuple[str, dict] | None:
         """The most accurate achievable point costing ≤ ``budget`` per query (ties: cheaper)."""
         ok = np.flatnonzero(self.costs <= budget * (1 + 1e-12))
@@ -77,7 +84,8 @@ class Boards:
         self.service = service
         self.families = families
         self._views: dict[tuple[str, str], BoardView] = {}
-        self._repriced: OrderedDict[tuple[str, int, str], BoardView] = OrderedDict()
+        self._repriced: OrderedDict[tuple[str, int, str, bool], BoardView] = OrderedDict()
+        self._steps_memo: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
 
     def view(self, track: str, board: str | None = LIVE, table: PriceTable | None = None) -> BoardView:
@@ -88,21 +96,31 @@ class Boards:
         bundle = self.service.bundle(track)
         if table is None or release_id(board) is not None or table.same_prices(track_table(bundle)):
             return base
-        key = (track, base.version, table.key)
+        published = is_published(bundle, table)
+        key = (track, base.version, table.key, published)
         hit = self._repriced.get(key)
         if hit is None:
             _, data = self.service.repricing_data(track)
             flat = base.memo.get("board-points")
             if flat is None or flat[0] is not data:  # once per board version, whatever the table
                 flat = base.memo["board-points"] = (data, board_points(base.rows, data))
-            rep = reprice_rows(base.rows, data, table, bundle.model_ids, flat=flat[1])
+            coarse = None if published else self._steps(track)
+            rep = reprice_rows(base.rows, data, table, bundle.model_ids, flat=flat[1], coarse=coarse)
             hit = BoardView.build(base.version, rep.rows, self.families(track))
             hit.repriced = rep
             with self._lock:
                 self._repriced[key] = hit
                 while len(self._repriced) > REPRICED_KEPT:
-                    self._repriced.popitem(last=False)
+                    _, old = self._repriced.popitem(last=False)
+                    old.drop_files()
         return hit
+
+    def _steps(self, track: str) -> tuple[np.ndarray, np.ndarray]:
+        """The track's rounding steps of routers' token sums under a visitor's table (once per track)."""
+        key = ("coarse-steps", track)
+        if key not in self._steps_memo:
+            self._steps_memo[key] = coarse_steps(self.service.bundle(track))
+        return self._steps_memo[key]
 
     def _view(self, track: str, board: str | None = LIVE) -> BoardView:
         release = release_id(board)

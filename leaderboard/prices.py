@@ -19,13 +19,14 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
+from evaluator.baselines import PRICE_CHOSEN
 from evaluator.bundle import Bundle, CostBounds
 from leaderboard import units
 from evaluator.frontier import grouped_curve_metrics
 from evaluator.ladder import DEFAULT_SETTINGS, LadderSettings, shown_cost
 from evaluator.metrics import rank_score
-from evaluator.pricing import (TRACK_TABLE, PriceTable, PriceTableError, parse_price_table, point_costs,
-                               price_tables_in, track_table)
+from evaluator.pricing import (TRACK_TABLE, PriceTable, PriceTableError, coarse_sums, parse_price_table,
+                               point_costs, price_tables_in, track_table)
 from submissions.service import RepricingData
 from submissions.status import Kind
 
@@ -123,18 +124,23 @@ class Repriced:
     #: entries that could not be re-priced (no token sums: scored before re-pricing existed, or the
     #: oracle curve, whose points are thresholds of the track's own prices)
     left_out: int
+    #: routers were re-priced from coarse token sums (a table the visitor chose)
+    coarse: bool = False
 
 
 def reprice_rows(rows: list[dict[str, Any]], data: RepricingData, table: PriceTable, model_ids: list[str],
-                 settings: LadderSettings = DEFAULT_SETTINGS, flat: BoardPoints | None = None) -> Repriced:
+                 settings: LadderSettings = DEFAULT_SETTINGS, flat: BoardPoints | None = None,
+                 coarse: tuple[np.ndarray, np.ndarray] | None = None) -> Repriced:
     """The live board's rows re-priced under ``table`` (see the module docstring), best rank first;
-    ``flat``: the rows' :func:`board_points` when the caller keeps them between tables."""
+    ``flat``: the rows' :func:`board_points` when the caller keeps them between tables; ``coarse``: the
+    rounding steps (:func:`evaluator.pricing.coarse_steps`) of routers' token sums — for a table the
+    visitor chose, which could otherwise isolate one model's sums of a released point."""
     # Tens of thousands of short-lived dicts: a cyclic-GC pass in the middle would cost more than the
     # whole re-pricing (seen: 0.26 s of 0.3 s), and none of them can form a cycle.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _reprice_rows(rows, data, table, model_ids, settings, flat)
+        return _reprice_rows(rows, data, table, model_ids, settings, flat, coarse)
     finally:
         if enabled:
             gc.enable()
@@ -157,6 +163,8 @@ class BoardPoints:
 def board_points(rows: list[dict[str, Any]], data: RepricingData) -> BoardPoints:
     kept, index = [], []
     for r in rows:
+        if r["kind"] == Kind.REFERENCE.value and r["router"] in PRICE_CHOSEN:
+            continue  # routed by the track's prices: another table would route it differently
         ks = [data.keys.get((int(r["submission_id"]), str(p["point"]))) for p in r["points"]]
         if r["points"] and all(k is not None for k in ks):
             kept.append(r)
@@ -170,7 +178,8 @@ def board_points(rows: list[dict[str, Any]], data: RepricingData) -> BoardPoints
 
 
 def _reprice_rows(rows: list[dict[str, Any]], data: RepricingData, table: PriceTable, model_ids: list[str],
-                  settings: LadderSettings, flat: BoardPoints | None = None) -> Repriced:
+                  settings: LadderSettings, flat: BoardPoints | None = None,
+                  coarse: tuple[np.ndarray, np.ndarray] | None = None) -> Repriced:
     basis = data.basis
     bounds = basis.bounds(table)  # raises PriceTableError when the track cannot be re-priced
     flat = flat or board_points(rows, data)
@@ -180,6 +189,8 @@ def _reprice_rows(rows: list[dict[str, Any]], data: RepricingData, table: PriceT
     m = len(model_ids)
     owner = np.repeat(np.arange(len(kept)), sizes)
     sums = data.sums[index] if index.size else np.zeros((0, 2 * m))
+    if coarse is not None:
+        sums = np.where(laddered[:, None], coarse_sums(sums, *coarse), sums)
     exact = point_costs(sums[:, :m], sums[:, m:], max(basis.n_public, 1), table)
     cost = np.where(laddered, shown_cost(exact, settings.cost_digits), exact)
     cmin, cmax = bounds.cmin, bounds.cmax
@@ -218,10 +229,11 @@ def _reprice_rows(rows: list[dict[str, Any]], data: RepricingData, table: PriceT
             "p_rank_score": None,  # the test against the best single model is shown at the track's prices only
             "nauc": none(nauc_l[i]), "qnc": none(qnc_l[i]),
             "families": data.families.get((int(r["submission_id"]), str(head["point"])), r["families"]),
+            "heldout": data.heldout.get((int(r["submission_id"]), str(head["point"])), r.get("heldout", {})),
             "points": new_points,
         })
     out.sort(key=lambda row: -row["rank_score"])
-    return Repriced(out, table, bounds, len(rows) - len(kept))
+    return Repriced(out, table, bounds, len(rows) - len(kept), coarse is not None)
 
 
 def _best_single(rows: list[dict[str, Any]], owner: np.ndarray, acc: np.ndarray, cost: np.ndarray,
@@ -239,7 +251,13 @@ def _best_single(rows: list[dict[str, Any]], owner: np.ndarray, acc: np.ndarray,
     return float(a[k]), float(c[k])
 
 
-def describe(table: PriceTable, bounds: CostBounds | None = None, left_out: int = 0) -> str:
+def is_published(bundle: Bundle, table: PriceTable) -> bool:
+    """Whether ``table`` has the prices of the track's own table or of one in ``ROUTERBOARD_PRICES_DIR``
+    (a fixed, public set: routers are re-priced exactly); any other table is the visitor's own."""
+    return any(t.same_prices(table) for t in tables_for(bundle)[0])
+
+
+def describe(table: PriceTable, bounds: CostBounds | None = None, left_out: int = 0, coarse: bool = False) -> str:
     """The sentence that says which table is in force (and what re-pricing left out)."""
     where = ("the track's own prices" if table.name == TRACK_TABLE
              else f"price table **{table.label()}**" if table.name != CUSTOM else "**your edited prices**")
@@ -248,9 +266,13 @@ def describe(table: PriceTable, bounds: CostBounds | None = None, left_out: int 
         text += (f" Rank-score cost bounds under it: {units.cost_text(bounds.cmin)} to {units.cost_text(bounds.cmax)}. "
                  "Intervals from the accuracy interval at the re-priced cost; the test against the best single "
                  "model is shown at the track's prices only.")
+    if coarse:
+        text += (" Routers under your own prices: from their token sums per model rounded to 8 samples' worth, "
+                 "like every group value the Ladder shows (freely chosen prices could otherwise single out one "
+                 "hidden sample); the published tables re-price them exactly.")
     if left_out:
-        text += (f" {left_out} entr{'y' if left_out == 1 else 'ies'} without re-pricing data (the oracle curve, and any "
-                 "entry scored before re-pricing existed until it is re-run) are left out.")
+        text += (f" {left_out} entr{'y' if left_out == 1 else 'ies'} left out: the Oracle, CheapestGlobal and the oracle "
+                 "curve (the track's prices choose their routing) and any entry scored before re-pricing existed.")
     return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import weakref
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ class Ctx:
             return view, note
         rep = view.repriced
         note = describe(rep.table if rep else track_table(self.service.bundle(track)),
-                        rep.bounds if rep else None, rep.left_out if rep else 0)
+                        rep.bounds if rep else None, rep.left_out if rep else 0, rep.coarse if rep else False)
         if problem:
             note = f"**Prices not applied:** {inert(problem)} — {note}"
         return view, note
@@ -213,6 +214,8 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
     the price table in force (``prices``/``custom``, see :meth:`Ctx.priced`)."""
     cols = ctx.columns(track, board)
     view, note = ctx.priced(track, board, prices, custom)
+    if max_cost is not None and view.repriced is not None and max_cost >= cost_bounds(ctx, track)[1] - 1e-12:
+        max_cost = None  # the slider at its top means "no ceiling": re-priced entries may cost more than it reaches
     filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost, min_throughput), cols,
                           sort_by, descending)
     pages = max(1, -(-len(filtered) // PAGE_SIZE))
@@ -233,14 +236,31 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
             gr.Number(value=k, maximum=pages))
 
 
+#: slider bounds per bundle (by identity, holding the bundle only weakly)
+_BOUNDS: dict[int, tuple[Any, tuple[float, float, float]]] = {}
+
+
 def cost_bounds(ctx: Ctx, track: str) -> tuple[float, float, float]:
+    """See :func:`_slider_bounds` (computed once per bundle)."""
+    bundle = ctx.service.bundle(track)
+    hit = _BOUNDS.get(id(bundle))
+    if hit is not None and hit[0]() is bundle:
+        return hit[1]
+    bounds = _slider_bounds(bundle)
+    try:
+        _BOUNDS[id(bundle)] = (weakref.ref(bundle), bounds)
+    except TypeError:  # an object that cannot be weakly referenced (a test's stand-in): not kept
+        pass
+    return bounds
+
+
+def _slider_bounds(b) -> tuple[float, float, float]:
     """(lowest, highest, step) of a cost slider, in :data:`units.UNIT`: from routing every sample to its
     cheapest model to routing it to its dearest (public split; halved and +25% for the test split's
     spread), the step a tenth of the lowest value's leading digit.
 
     Taken from the track, not from the entries scored so far: Gradio checks a slider's value against
     the bounds it was built with, and the app is built before the worker has scored anything."""
-    b = ctx.service.bundle(track)
     cost = b.cost[np.concatenate([b.split_rows("train"), b.split_rows("dev")])]
     cost = cost[~np.isnan(cost).all(axis=1)]
     if not cost.size:

@@ -553,18 +553,19 @@ class SubmissionService:
         with self.engine.connect() as conn:
             found = conn.execute(select(P.c.submission_id, P.c.point, P.c.tokens).join(S, S.c.id == P.c.submission_id)
                                  .where(visible, P.c.tokens.is_not(None))).all()
-            fams = conn.execute(select(P.c.submission_id, P.c.point, B.c.name, B.c.accuracy)
+            fams = conn.execute(select(P.c.submission_id, P.c.point, B.c.level, B.c.name, B.c.accuracy)
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
-                                .where(visible, B.c.level == "family")).all()
+                                .where(visible, B.c.level.in_(("family", HELDOUT_LEVEL)))).all()
             basis = conn.execute(select(Track.pricing).where(Track.id == track_id)).scalar_one()
         families: dict[tuple[int, str], dict[str, float]] = {}
-        for sid, point, name, acc in fams:
-            families.setdefault((int(sid), str(point)), {})[name] = acc
+        heldout: dict[tuple[int, str], dict[str, float]] = {}
+        for sid, point, level, name, acc in fams:
+            (families if level == "family" else heldout).setdefault((int(sid), str(point)), {})[name] = acc
         m = len(bundle.models)
         sums = (np.frombuffer(b"".join(r.tokens for r in found), dtype="<f8").reshape(len(found), 2 * m)
                 if found and all(len(r.tokens) == 16 * m for r in found) else np.zeros((0, 2 * m)))
         keys = {(int(r.submission_id), str(r.point)): k for k, r in enumerate(found)} if len(sums) else {}
-        hit = (version, RepricingData(keys, sums, families, PricingBasis.from_dict(basis)))
+        hit = (version, RepricingData(keys, sums, families, heldout, PricingBasis.from_dict(basis)))
         self._tokens[track] = hit
         return hit
 
@@ -705,11 +706,13 @@ class SubmissionService:
 class RepricingData:
     """Of a live board's shown points: ``keys`` maps (submission id, point) to a row of ``sums`` (per
     model, input then output tokens on the public part); ``families`` their per-family accuracy (a
-    re-priced entry may headline another point); ``basis`` the track's pricing basis."""
+    re-priced entry may headline another point) and held-out vs in-distribution accuracy; ``basis``
+    the track's pricing basis."""
 
     keys: dict[tuple[int, str], int]
     sums: np.ndarray
     families: dict[tuple[int, str], dict[str, float]]
+    heldout: dict[tuple[int, str], dict[str, float]]
     basis: PricingBasis
 
 

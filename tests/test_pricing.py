@@ -98,13 +98,14 @@ def test_references_carry_public_token_sums(sim_bundle):
     tokens = refs["tokens"]
     m = len(sim_bundle.models)
     public = refs["public"]
-    for name in ("Oracle", sim_bundle.model_ids[3], "Random"):
+    for name in ("StrongestPerDataset", sim_bundle.model_ids[3], "Random"):
         sums = np.asarray(tokens[name]["default"])
         assert sums.shape == (2 * m,)
         cost = point_costs(sums[None, :m], sums[None, m:], pricing_basis(sim_bundle).n_public,
                            track_table(sim_bundle))[0]
         assert cost == pytest.approx(public[name]["points"][0]["cost"], rel=1e-12)
-    assert "Oracle curve" not in tokens  # its points are thresholds of the track's own prices
+    # routings the track's prices choose are not re-priced: another table would route them differently
+    assert not {"Oracle curve", "Oracle", "CheapestGlobal"} & set(tokens)
 
 
 def test_vlrb_fixture_with_token_counts(tmp_path):
@@ -245,7 +246,19 @@ def _sweep(bundle, cheap="Janus-Pro-7B", strong="GPT-4o", seed=0):
                                                             "half": half, "cheap": np.full(ids.size, cheap, dtype=object)}
 
 
-def test_repriced_board_equals_a_full_rescore(db_url, tmp_path, sim_bundle, sim_sources):
+def _publish(monkeypatch, tmp_path, table, name):
+    """Put ``table`` in ROUTERBOARD_PRICES_DIR under ``name`` (a published table: routers exact)."""
+    from leaderboard.prices import PRICES_DIR_ENV
+
+    folder = tmp_path / "prices"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, "models": {
+        m: {"input": i, "output": o} for m, i, o in zip(table.model_ids, table.input, table.output)}}))
+    monkeypatch.setenv(PRICES_DIR_ENV, str(folder))
+    return read_price_table(folder / f"{name}.yaml", [m for m in evaluator.load_bundle("vlrb-sim", hidden=False).models])
+
+
+def test_repriced_board_equals_a_full_rescore(db_url, tmp_path, sim_bundle, sim_sources, monkeypatch):
     from conftest import make_settings
     from evaluator.ladder import DEFAULT_SETTINGS, shown_point
     from evaluator.predictions import restrict
@@ -264,8 +277,9 @@ def test_repriced_board_equals_a_full_rescore(db_url, tmp_path, sim_bundle, sim_
     Worker(service.settings, sim_sources).run(stop_when_idle=True)
     boards = Boards(service, lambda t: sorted(sim_bundle.samples["family"].unique()))
     base = boards.view(track, LIVE)
-    table = _halved(sim_bundle, "GPT-4o")
+    table = _publish(monkeypatch, tmp_path, _halved(sim_bundle, "GPT-4o"), "q3")
     view = boards.view(track, LIVE, table)
+    assert not view.repriced.coarse
     assert view is boards.view(track, LIVE, table)  # derived once per version and table
     assert boards.view(track, LIVE, track_table(sim_bundle)) is base
     full = reprice(sim_bundle, table)
@@ -289,13 +303,14 @@ def test_repriced_board_equals_a_full_rescore(db_url, tmp_path, sim_bundle, sim_
         assert (row["point"], row["rank_score"]) == (best["point"], best["rank_score"])
     assert checked == 6
     refs = {e.name: e for e in evaluator.baselines.reference_entries(sim_bundle, PUBLIC_SPLIT)}
-    for name in ("Oracle", "Random", sim_bundle.model_ids[0]):
+    for name in ("StrongestGlobal", "Random", sim_bundle.model_ids[0]):
         row = next(r for r in view.rows if r["router"] == name)
         e = score_decisions(full, Decisions(PUBLIC_SPLIT, ["default"], refs[name].choice[None, :]), replicates=0)
         assert abs(row["cost"] - e.points[0].cost) <= 1e-9 and abs(row["rank_score"] - e.points[0].rank_score) <= 1e-9
     # the ranks follow the new prices, and the oracle curve (thresholds of the track's prices) is left out
     assert [r["rank_score"] for r in view.rows] == sorted((r["rank_score"] for r in view.rows), reverse=True)
-    assert view.repriced.left_out == 1 and all(r["router"] != "Oracle curve" for r in view.rows)
+    assert view.repriced.left_out == 3
+    assert not {"Oracle curve", "Oracle", "CheapestGlobal"} & {r["router"] for r in view.rows}
     # token sums never reach a row (rows are what the JSON API answers)
     assert all("tokens" not in r and all("tokens" not in p for p in r["points"]) for r in view.rows)
 
@@ -324,3 +339,35 @@ def test_the_page_says_when_prices_cannot_be_applied(tmp_path, sim_bundle):
     assert "no edited prices for this track yet" in note
     _, note = ctx.priced(track, "live", None, None)
     assert note.startswith("Costs and rank scores at the track's own prices")
+
+
+def test_a_visitors_own_prices_cannot_single_out_a_hidden_sample(tmp_path, sim_bundle, sim_sources, monkeypatch):
+    """The probe: a released point routes one public sample to GPT-4o and the rest elsewhere; a table
+    pricing only GPT-4o's output would print that sample's hidden output tokens. Published tables are
+    exact (and fixed by the admins); a visitor's own table re-prices routers from coarse sums."""
+    from conftest import make_settings
+    from leaderboard.board import LIVE, Boards
+    from submissions.service import SubmissionMeta, SubmissionService
+    from submissions.worker import Worker
+
+    service = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    test = sim_bundle.split_rows("test")
+    k = int(np.flatnonzero(sim_bundle.parts[test] == "public")[0])
+    models = np.full(test.size, "Janus-Pro-7B", dtype=object)
+    models[k] = "GPT-4o"
+    data = pd.DataFrame({"sample_id": sim_bundle.samples["sample_id"].to_numpy()[test], "model_id": models})
+    assert service.submit("eve", service.default_track, "probe.csv", data.to_csv(index=False).encode(),
+                          SubmissionMeta("probe")).accepted
+    Worker(service.settings, sim_sources).run(stop_when_idle=True)
+    own = track_table(sim_bundle)
+    probe = own.with_prices({m: (0.0, 1.0 if m == "GPT-4o" else 0.0) for m in own.model_ids}, name="probe")
+    hidden = sim_bundle.output_tokens[test[k], sim_bundle.model_ids.index("GPT-4o")]
+    n = sim_bundle.split_rows(PUBLIC_SPLIT).size
+    boards = Boards(service, lambda t: sorted(sim_bundle.samples["family"].unique()))
+    custom = boards.view(service.default_track, LIVE, probe)
+    row = next(r for r in custom.rows if r["router"] == "probe")
+    assert custom.repriced.coarse and row["cost"] == 0.0  # the hidden count is below half a step: nothing shows
+    published = boards.view(service.default_track, LIVE, _publish(monkeypatch, tmp_path, probe, "probe-table"))
+    row = next(r for r in published.rows if r["router"] == "probe")
+    assert not published.repriced.coarse
+    assert row["cost"] * n * 1e6 == pytest.approx(hidden, rel=5e-3)  # what an admin's published table would show

@@ -109,7 +109,7 @@ def _prices(root: Path, models: list[ModelInfo]) -> dict[str, tuple[float, float
     if isinstance(doc, dict) and "models" not in doc and "pricing" not in doc:
         doc = {"models": doc}  # a bare mapping of model id → prices
     try:
-        table = parse_price_table(doc, models, where=str(path))
+        table = parse_price_table(doc, models, where=str(path), complete=False)
     except PriceTableError as exc:
         raise ImportFormatError(str(exc)) from None
     return {mid: (i, o) for mid, i, o in zip(table.model_ids, table.input, table.output)}
