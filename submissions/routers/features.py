@@ -15,6 +15,7 @@ components on the train rows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -36,17 +37,22 @@ def encoder_path(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=2)
+def _encoder(path: str):
+    """Tokenizer and model of an encoder, loaded once per process (a starter run encodes several times)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+
 def encode_texts(texts: list[str], encoder: str = DEFAULT_ENCODER, batch_size: int = 128,
                  max_length: int = 64, progress: bool = True) -> np.ndarray:
     """L2-normalised mean-pooled embeddings, computed in batches (float32)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModel, AutoTokenizer
 
-    path = encoder_path(encoder)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
+    tokenizer, model = _encoder(encoder_path(encoder))
     out = []
     batches = range(0, len(texts), batch_size)
     with torch.inference_mode():
