@@ -157,12 +157,12 @@ def price_choices(ctx: Ctx, track: str) -> list[tuple[str, str]]:
 
 def price_status(ctx: Ctx, track: str) -> str:
     """Whether the track can be re-priced, and the table files that could not be read."""
-    _, data = ctx.service.repricing_data(track)
+    basis = ctx.service.pricing_basis(track)  # not repricing_data: a page load must not read every point's sums
     _, problems = tables_for(ctx.service.bundle(track))
     text = ("Every cost is tokens × $ per 1M tokens: pick a table or edit the prices and press **Re-price**; the "
             "table, the Pareto plot, rank scores (with the cost bounds under the new prices), curve metrics and the "
             "budget answer all follow. Routers' re-priced costs are rounded like every value the Ladder releases."
-            if data.basis.available else f"**Re-pricing is not available for this track:** {inert(data.basis.reason)}")
+            if basis.available else f"**Re-pricing is not available for this track:** {inert(basis.reason)}")
     if problems:
         text += "<br>Price tables that could not be read: " + "; ".join(inert(p) for p in problems[:5])
     return text

@@ -536,6 +536,12 @@ class SubmissionService:
         rows.sort(key=lambda r: -r["rank_score"])
         return rows
 
+    def pricing_basis(self, track: str | None = None) -> PricingBasis:
+        """The track's pricing basis (one small read): whether and how its costs can be re-priced."""
+        track_id = self.track_ids[self.bundle(track or self.default_track).track_id]
+        with self.engine.connect() as conn:
+            return PricingBasis.from_dict(conn.execute(select(Track.pricing).where(Track.id == track_id)).scalar_one())
+
     def repricing_data(self, track: str | None = None) -> tuple[int, "RepricingData"]:
         """The board version and what re-pricing the live board needs beyond its rows: per shown point,
         its token sums (server-side only, never part of a row or an API answer) and per-family accuracy,
@@ -556,7 +562,6 @@ class SubmissionService:
             fams = conn.execute(select(P.c.submission_id, P.c.point, B.c.level, B.c.name, B.c.accuracy)
                                 .join(P, P.c.id == B.c.result_point_id).join(S, S.c.id == P.c.submission_id)
                                 .where(visible, B.c.level.in_(("family", HELDOUT_LEVEL)))).all()
-            basis = conn.execute(select(Track.pricing).where(Track.id == track_id)).scalar_one()
         families: dict[tuple[int, str], dict[str, float]] = {}
         heldout: dict[tuple[int, str], dict[str, float]] = {}
         for sid, point, level, name, acc in fams:
@@ -565,7 +570,7 @@ class SubmissionService:
         sums = (np.frombuffer(b"".join(r.tokens for r in found), dtype="<f8").reshape(len(found), 2 * m)
                 if found and all(len(r.tokens) == 16 * m for r in found) else np.zeros((0, 2 * m)))
         keys = {(int(r.submission_id), str(r.point)): k for k, r in enumerate(found)} if len(sums) else {}
-        hit = (version, RepricingData(keys, sums, families, heldout, PricingBasis.from_dict(basis)))
+        hit = (version, RepricingData(keys, sums, families, heldout, self.pricing_basis(track)))
         self._tokens[track] = hit
         return hit
 

@@ -25,6 +25,7 @@ from sqlalchemy import update  # noqa: E402
 
 import evaluator  # noqa: E402
 from bench_app import FAMILIES, fill  # noqa: E402
+from bench_scoring import best_of  # noqa: E402
 from evaluator.pricing import pricing_basis, track_table  # noqa: E402
 from leaderboard.board import LIVE, BoardView, Boards  # noqa: E402
 from leaderboard.prices import CUSTOM, board_points, reprice_rows  # noqa: E402
@@ -33,15 +34,6 @@ from leaderboard.columns import columns_for, default_labels  # noqa: E402
 from submissions.config import Settings  # noqa: E402
 from submissions.models import Track  # noqa: E402
 from submissions.service import SubmissionService  # noqa: E402
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
