@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import gradio as gr
@@ -28,7 +29,7 @@ from evaluator.pricing import PriceTableError
 from leaderboard.prices import parse_prices_text
 from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
                               build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_price_controls,
-                              build_submit_tab, matching_ids, track_badge)
+                              build_submit_tab, keep_warm, matching_ids, track_badge)
 from submissions.config import Settings
 from submissions.routers import background
 from submissions.sandbox import die_with_parent
@@ -74,12 +75,11 @@ _TOOLTIP_JS = """() => {
 
 
 #: Gradio loads a component's code when it first appears: for the Pareto tab that is Plotly, 4.6 MB of
-#: JavaScript fetched and evaluated on the first click (0.6 s on 2 cores). Once the page is ready and
-#: idle, this loads it ahead of time, so the tab opens without the wait.
-_PRELOAD_JS = """() => {
-  const load = () => %s.forEach(name => import(new URL('assets/' + name, document.baseURI).href).catch(() => {}));
-  (window.requestIdleCallback || (f => setTimeout(f, 1500)))(load, {timeout: 4000});
-}"""
+#: JavaScript. A ``modulepreload`` link lets the browser fetch and compile it while the page starts.
+#: Evaluating it ahead of time is left out on purpose: it is one 1.5–2.5 s task on 2 GPU-less cores, and
+#: any click in that window (a search, another tab) would wait for it.
+def preload_head() -> str:
+    return "".join(f'<link rel="modulepreload" href="assets/{name}">' for name in _plotly_assets())
 
 
 def _plotly_assets() -> list[str]:
@@ -88,14 +88,11 @@ def _plotly_assets() -> list[str]:
 
 
 def page_js(service: SubmissionService) -> str:
-    """The page's script: header tooltips of every track's columns (from :mod:`leaderboard.columns`),
-    and Plotly loaded ahead of the Pareto tab."""
+    """The page's script: header tooltips of every track's columns (from :mod:`leaderboard.columns`)."""
     ctx = Ctx(service)
     tips = {label: tip for track in service.bundles for label, tip in tooltips(ctx.columns(track)).items()
             if tip != label}
-    tooltips_js = _TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/")
-    preload_js = _PRELOAD_JS % json.dumps(_plotly_assets())
-    return f"() => {{ ({tooltips_js})(); ({preload_js})(); }}"
+    return _TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/")
 
 
 def _api(ctx: Ctx) -> None:
@@ -181,8 +178,25 @@ def _api(ctx: Ctx) -> None:
         gr.api(fn, api_name=fn.__name__)
 
 
-def build_app(service: SubmissionService) -> gr.Blocks:
-    ctx = Ctx(service)
+def _one_event(handlers: list[tuple[Any, list, list]]) -> tuple[Any, list, list]:
+    """Handlers of plain inputs as one (fn, inputs, outputs): a page load then costs one request and
+    one session update, not one per handler."""
+    inputs = [c for _, ins, _ in handlers for c in ins]
+    outputs = [c for _, _, outs in handlers for c in outs]
+
+    def run(*values):
+        out, k = [], 0
+        for fn, ins, outs in handlers:
+            res = fn(*values[k:k + len(ins)])
+            k += len(ins)
+            out.extend(res if len(outs) > 1 else [res])
+        return out
+
+    return run, inputs, outputs
+
+
+def build_app(service: SubmissionService, ctx: Ctx | None = None) -> gr.Blocks:
+    ctx = ctx or Ctx(service)
     tracks = list(service.bundles)
     with gr.Blocks(title="Router leaderboard") as app:
         gr.Markdown("# Router leaderboard\nVision–language-model routers compared on hidden test samples: "
@@ -227,8 +241,8 @@ def build_app(service: SubmissionService) -> gr.Blocks:
                 for fn, inputs, outputs in ctx.on_show:
                     tab.select(fn, inputs, outputs, api_name=False, show_progress="hidden")
                 ctx.on_show.clear()
-        for fn, inputs, outputs in ctx.on_load:
-            app.load(fn, inputs, outputs, api_name=False, show_progress="hidden")
+        if ctx.on_load:
+            app.load(*_one_event(ctx.on_load), api_name=False, show_progress="hidden")
         _api(ctx)
     # Read-only events (most of them) must not queue behind each other or behind a submission: no
     # concurrency limit by default; validate and submit set their own (the validation pool's size).
@@ -298,5 +312,11 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
         raise KeyboardInterrupt  # Gradio's launch loop closes its server on this and returns
 
     signal.signal(signal.SIGTERM, on_signal)
-    build_app(service).launch(**launch_kwargs(host, port), js=page_js(service),
-                              max_file_size=settings.max_upload_bytes)
+    ctx = Ctx(service)
+    stop_warming = threading.Event()
+    threading.Thread(target=keep_warm, args=(ctx, stop_warming), name="keep-warm", daemon=True).start()
+    try:
+        build_app(service, ctx).launch(**launch_kwargs(host, port), js=page_js(service), head=preload_head(),
+                                       max_file_size=settings.max_upload_bytes)
+    finally:
+        stop_warming.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,36 +47,84 @@ def _points(row: dict[str, Any], slice_points: dict[int, list[dict]] | None) -> 
     return [p for p in slice_points.get(row["submission_id"], []) if p["cost"] and p["accuracy"] is not None]
 
 
-#: researchers' entries drawn one trace each, the best by rank score; every other one is a point in
-#: one light WebGL layer (thousands of traces would make the plot unreadable and slow to draw)
+#: researchers' entries drawn one trace each, the best by rank score; every other one falls into one
+#: light density layer (thousands of traces, or thousands of WebGL points, make the plot unreadable and
+#: slow to draw: a GPU-less browser spends 0.6 s starting WebGL alone)
 TOP_ENTRIES = 20
 OTHERS = "Other routers"
 _HIGHLIGHT = "#d81b60"
+#: cells of the density layer across (log cost) and up (accuracy): about one marker's size each
+DENSITY_CELLS = (120, 80)
+#: entries a density cell's hover names by name (its best by rank score), then how many more
+NAMED_PER_CELL = 4
+#: up to this many other points, they are drawn as points (each named), not as a density
+POINTS_UP_TO = 1_000
 
 
-_LAYER_HOVER = (f"<b>%{{text}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}<br>"
-                "rank score %{customdata:.1f}<extra></extra>")
+@dataclass(frozen=True)
+class Density:
+    """The other entries' points binned into cells: what the light layer draws and its hover says. Up
+    to :data:`POINTS_UP_TO` points are kept as points instead (``z`` None): drawn one by one, each named."""
+
+    x: np.ndarray          # cell centres, cost in the unit (log-spaced) — or each point's cost
+    y: np.ndarray          # cell centres, accuracy — or each point's accuracy
+    z: np.ndarray | None   # (ny, nx) log(1 + points in the cell); NaN where empty — None: points
+    text: list            # (ny, nx) the hover: the cell's best points by name, then how many more — or names
+    points: int
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]], slice_points=None, cells: tuple[int, int] = DENSITY_CELLS) -> "Density":
+        """Bins every point of ``rows``; names per cell sorted best rank score first."""
+        xs, ys, names, scores = [], [], [], []
+        for row in rows:
+            for p in _points(row, slice_points):
+                xs.append(p["cost"]), ys.append(p["accuracy"])
+                names.append(f"{row['router']} · {p['point']}"), scores.append(p["rank_score"] or 0.0)
+        x = units.in_unit(np.asarray(xs, dtype=float))
+        y = np.asarray(ys, dtype=float)
+        ok = np.flatnonzero((x > 0) & np.isfinite(x) & np.isfinite(y))
+        nx, ny = cells
+        if not ok.size:
+            return cls(np.empty(0), np.empty(0), np.empty((0, 0)), [], 0)
+        if ok.size <= POINTS_UP_TO:
+            return cls(x[ok], y[ok], None, [_label(names[k]) for k in ok], int(ok.size))
+        lx, y = np.log10(x[ok]), y[ok]
+        xe = np.linspace(lx.min(), lx.max() + 1e-9, nx + 1) if np.ptp(lx) > 0 else lx[0] + np.linspace(-0.05, 0.05, nx + 1)
+        ye = np.linspace(y.min(), y.max() + 1e-9, ny + 1) if np.ptp(y) > 0 else y[0] + np.linspace(-0.005, 0.005, ny + 1)
+        ix = np.clip(np.searchsorted(xe, lx, side="right") - 1, 0, nx - 1)
+        iy = np.clip(np.searchsorted(ye, y, side="right") - 1, 0, ny - 1)
+        cell = iy * nx + ix
+        count = np.bincount(cell, minlength=nx * ny)
+        order = np.lexsort((-np.asarray(scores)[ok], cell))  # by cell, best first within it
+        first = np.searchsorted(cell[order], np.arange(nx * ny))
+        named = order[np.arange(order.size) - first[cell[order]] < NAMED_PER_CELL]
+        text = [""] * (nx * ny)
+        by_cell: dict[int, list[str]] = {}
+        for k in named:  # at most NAMED_PER_CELL per cell, once per board version
+            by_cell.setdefault(int(cell[k]), []).append(_label(names[ok[k]]))
+        for c, few in by_cell.items():
+            more = int(count[c]) - len(few)
+            text[c] = (f"{int(count[c]):,} entr{'y' if count[c] == 1 else 'ies'} here:<br>" + "<br>".join(few)
+                       + (f"<br>… and {more:,} more (search to highlight)" if more else ""))
+        z = np.where(count > 0, np.log1p(count), np.nan).reshape(ny, nx)
+        return cls(10 ** ((xe[:-1] + xe[1:]) / 2), (ye[:-1] + ye[1:]) / 2, z,
+                   [text[r * nx:(r + 1) * nx] for r in range(ny)], int(ok.size))
 
 
-def layer_arrays(rows: list[dict[str, Any]], slice_points=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every point of ``rows`` for the light layer: cost (in the unit) and accuracy as float32 (Plotly
-    sends typed arrays as compact binary), the names hover shows, rank scores ×100."""
-    xs, ys, names, scores = [], [], [], []
-    for row in rows:
-        for p in _points(row, slice_points):
-            xs.append(p["cost"]), ys.append(p["accuracy"])
-            names.append(_label(f"{row['router']} · {p['point']}")), scores.append(100 * (p["rank_score"] or 0))
-    # names as a numpy string array: Plotly validates a Python list of 17,000 strings one by one
-    return (units.in_unit(np.asarray(xs, dtype=np.float32)), np.asarray(ys, dtype=np.float32),
-            np.asarray(names, dtype=str), np.asarray(scores, dtype=np.float32))
-
-
-def _layer(fig: go.Figure, layer: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], entries: int) -> None:
-    """The other entries' points as one light Scattergl layer; hover still names each point."""
-    x, y, names, scores = layer
-    fig.add_trace(go.Scattergl(x=x, y=y, text=names, customdata=scores, mode="markers",
-                               name=f"{OTHERS} ({entries:,})", hovertemplate=_LAYER_HOVER,
-                               marker=dict(size=4, color="rgba(90,90,90,0.28)")))
+def _layer(fig: go.Figure, layer: Density, entries: int) -> None:
+    """The other entries as one light density layer (darker: more entries); hover names a cell's best."""
+    if not layer.points:
+        return
+    if layer.z is None:  # few enough to draw one by one (SVG: about 0.2 ms a point in a GPU-less browser)
+        fig.add_trace(go.Scatter(x=layer.x, y=layer.y, text=layer.text, mode="markers", name=f"{OTHERS} ({entries:,})",
+                                 hovertemplate=f"<b>%{{text}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}"
+                                               "<extra></extra>",
+                                 marker=dict(size=5, color="rgba(90,90,90,0.35)")))
+        return
+    fig.add_trace(go.Heatmap(x=layer.x, y=layer.y, z=layer.z, text=layer.text, hoverongaps=False,
+                             hovertemplate="%{text}<extra></extra>", showscale=False, showlegend=True,
+                             name=f"{OTHERS} ({entries:,}, density)", zmin=0,
+                             colorscale=[[0, "rgba(90,90,90,0.12)"], [1, "rgba(60,60,60,0.75)"]]))
 
 
 def achievable_points(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -130,7 +179,7 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                   achievable: tuple[np.ndarray, np.ndarray] | None = None, by_throughput: bool = False) -> go.Figure:
     """Single models, reference entries, the top researchers' entries (``TOP_ENTRIES``, by rank score)
     and any ``highlight``-ed ones (submission ids) as their own traces; the rest in one light layer
-    (``layer``: its :func:`layer_arrays`, and ``achievable``: every achievable point's cost and accuracy
+    (``layer``: its :class:`Density`, and ``achievable``: every achievable point's cost and accuracy
     for the frontier, when the caller keeps them between figures). ``by_throughput``: every entry that
     states a throughput is drawn again, coloured and sized by it."""
     fig = go.Figure()
@@ -148,7 +197,7 @@ def pareto_figure(rows: list[dict[str, Any]], *, budget: float | None = None,
                              hovertemplate=_HOVER))
     top, rest = split_entries(rows)
     if rest:
-        _layer(fig, layer if layer is not None else layer_arrays(rest, slice_points), len(rest))
+        _layer(fig, layer if layer is not None else Density.of(rest, slice_points), len(rest))
     top = top + [r for r in rest if r["submission_id"] in highlight]  # drawn again, in colour, on top
     refs = [r for r in rows if _entry_kind(r) in ("baseline", "oracle")]
     for row in refs + top:

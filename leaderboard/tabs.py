@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
+import threading
 import weakref
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.components.plot import PlotData
 import pandas as pd
 
 from evaluator.pricing import TRACK_TABLE, PriceTable, PriceTableError, track_table
@@ -26,13 +28,15 @@ from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels, sortable
 from leaderboard.prices import CUSTOM, describe, editor_rows, table_from_editor, tables_for
-from leaderboard.figures import (TOP_ENTRIES, best_under_budget, detail_figure, layer_arrays, pareto_figure,
+from leaderboard.figures import (POINTS_UP_TO, TOP_ENTRIES, Density, best_under_budget, detail_figure, pareto_figure,
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
 from leaderboard.text import inert
 from leaderboard.generalisation import docs_generalisation, heldout_groups
 from submissions.service import ServiceError, SubmissionMeta, SubmissionService
 from submissions.status import ROUTER_TYPES, Status, Visibility
+
+log = logging.getLogger(__name__)
 
 ALL = "All samples"
 #: CSV exports kept per board version (one per recent filter set; older ones are deleted)
@@ -172,7 +176,8 @@ def build_price_controls(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     """The price-table selector and editor, shared by the Leaderboard and Pareto tabs (see :class:`Ctx`)."""
     track = track_dd.value
     bundle = ctx.service.bundle(track)
-    with gr.Accordion("Prices — re-price every entry under another price table", open=False, elem_id="prices-box"):
+    with gr.Accordion("Prices — re-price every entry under another price table", open=False,
+                      elem_id="prices-box") as box:
         ctx.prices_dd = gr.Dropdown(price_choices(ctx, track), value=TRACK_TABLE, label="Price table",
                                     elem_id="price-select")
         status = gr.Markdown(price_status(ctx, track), elem_id="price-status")
@@ -201,8 +206,11 @@ def build_price_controls(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         return (gr.Dropdown(choices=price_choices(ctx, track), value=TRACK_TABLE), price_status(ctx, track),
                 editor_rows(track_table(b), b))
 
+    def opened(track: str):  # the table files may have changed since the page was built; the choice stays
+        return gr.Dropdown(choices=price_choices(ctx, track)), price_status(ctx, track)
+
     track_dd.change(for_track, track_dd, [ctx.prices_dd, status, editor], api_name=False)
-    ctx.on_load.append((for_track, [track_dd], [ctx.prices_dd, status, editor]))
+    box.expand(opened, track_dd, [ctx.prices_dd, status], api_name=False, show_progress="hidden")
 
 
 # ------------------------------------------------------------------------------ leaderboard
@@ -282,6 +290,7 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track = track_dd.value
     cols = ctx.columns(track)
     _, hi, _ = widest_bounds(ctx)
+    _, track_hi, _ = cost_bounds(ctx, track)
     with gr.Row():
         search = gr.Textbox(label="Search", placeholder="router, team or type — several terms: a; b", scale=3,
                             min_width=STACK_BELOW, elem_id="lb-search")
@@ -289,7 +298,7 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
             types = gr.CheckboxGroup(list(ROUTER_TYPES), value=list(ROUTER_TYPES), label="Router type")
             show_ref = gr.Checkbox(value=True, label="Show reference entries (single models, baselines, oracle)")
     with gr.Row():
-        max_cost = gr.Slider(0, hi, value=hi, step=0.01, label=f"Max cost ({units.UNIT})", scale=2,
+        max_cost = gr.Slider(0, hi, value=track_hi, step=0.01, label=f"Max cost ({units.UNIT})", scale=2,
                              min_width=STACK_BELOW)
         min_tp = gr.Number(value=0, minimum=0, label="Min throughput (K tok/s)", scale=1, min_width=140,
                            elem_id="lb-min-throughput", info="0: every entry")
@@ -305,8 +314,9 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         prev_btn = gr.Button("◀ Previous", scale=1, min_width=100, elem_id="lb-prev")
         next_btn = gr.Button("Next ▶", scale=1, min_width=100, elem_id="lb-next")
     count = gr.Markdown(elem_id="lb-count")
-    first_page = ctx.view(track).frame.iloc[:PAGE_SIZE]
-    frame, chosen = display_frame(apply_filters(first_page), cols, default_labels(cols))
+    # Headers only: the rows arrive with the tab's select event, which fires as the page opens (rows
+    # built into the page would be stale, copied into every session's state and drawn twice).
+    frame, chosen = display_frame(apply_filters(ctx.view(track).frame.iloc[:0]), cols, default_labels(cols))
     table = gr.Dataframe(value=frame, **table_props(chosen), pinned_columns=PINNED, interactive=False, wrap=True,
                          elem_id="leaderboard-table", max_height=700, label=board_caption(LIVE))
     download = gr.DownloadButton("Download CSV (every matching row)", elem_id="lb-download")
@@ -340,15 +350,13 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
         return gr.Slider(value=hi)
 
     track_dd.change(slider_range, track_dd, max_cost, api_name=False)
-    ctx.on_load.append((slider_range, [track_dd], [max_cost]))
 
     def track_columns(track):  # tracks differ in families and, with held-out datasets, in group columns
         cols = ctx.columns(track)
         return gr.CheckboxGroup(choices=choosable(cols), value=default_labels(cols))
 
     track_dd.change(track_columns, track_dd, shown, api_name=False)
-    ctx.on_load.append((handler, inputs, outputs))
-    ctx.on_show.append((handler, inputs, outputs))
+    ctx.on_show.append((handler, inputs, outputs))  # also as the page opens: Gradio selects the first tab
 
 
 # ------------------------------------------------------------------------------ pareto
@@ -402,7 +410,7 @@ def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
     highlight = matching_ids(view, query)
     key = ("pareto-layer", slice_name or ALL)
     if key not in view.memo:  # the thousands of other entries' points: once per board version and slice
-        view.memo[key] = layer_arrays(split_entries(view.rows)[1], slice_points)
+        view.memo[key] = Density.of(split_entries(view.rows)[1], slice_points)
     fig = pareto_figure(view.rows, budget=per_query, slice_points=slice_points, title=slice_name or ALL,
                         highlight=highlight, layer=view.memo[key],
                         achievable=(view.costs, view.accs) if slice_points is None else None,
@@ -417,24 +425,48 @@ def pareto_view(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
     return fig, text + f"\n\n<span id='pareto-price-note'>{note}</span>"
 
 
+#: Pareto figures kept serialised per board view (one per recent set of inputs)
+FIGURES_KEPT = 16
+
+
+def pareto_plot(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None, query: str = "",
+                prices: str | None = None, custom: dict | None = None, colour: str | None = None):
+    """:func:`pareto_view` as the page gets it: the figure serialised once per board version and inputs
+    (Gradio sends a ``PlotData`` as it is), so the visitors who open the tab as it first shows, or drag
+    the budget to the same place, cost a dictionary look-up."""
+    view, _ = ctx.priced(track, board, prices, custom)
+    key = ("figure", track, board, slice_name, budget, (query or "").strip(), prices,
+           json.dumps(custom, sort_keys=True, default=str), colour)
+    hit = view.memo.get(key)
+    if hit is None:
+        fig, text = pareto_view(ctx, track, board, slice_name, budget, query, prices, custom, colour)
+        hit = (PlotData(type="plotly", plot=fig.to_json()), text)
+        kept = [k for k in list(view.memo) if isinstance(k, tuple) and k[0] == "figure"]
+        for old in kept[:max(0, len(kept) - FIGURES_KEPT + 1)]:
+            view.memo.pop(old, None)
+        view.memo[key] = hit
+    return hit
+
+
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     track = track_dd.value
     lo, hi, step = widest_bounds(ctx)
     with gr.Row():
         slice_dd = gr.Dropdown(slice_choices(ctx, track), value=ALL, label="Plot this slice", scale=1,
                                min_width=STACK_BELOW)
-        budget = gr.Slider(lo, hi, value=default_budget(lo, hi, step), step=step, scale=2, elem_id="budget-slider",
+        budget = gr.Slider(lo, hi, value=default_budget(*cost_bounds(ctx, track)), step=step, scale=2, elem_id="budget-slider",
                            min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
                            info="drag, or type an amount in the box (e.g. 0.10)")
     colour = gr.Radio([NO_COLOUR, BY_THROUGHPUT], value=NO_COLOUR, label="Colour points by", elem_id="pareto-colour",
                       info="throughput: each entry that states one (self-reported) or was measured here (starters)")
     find = gr.Textbox(label="Highlight routers", placeholder="router, team or type — several terms: a; b",
-                      elem_id="pareto-search", info=f"the top {TOP_ENTRIES} entries are drawn one by one, every other "
-                                                    "as a grey point; a search draws its matches in colour")
+                      elem_id="pareto-search", info=f"the top {TOP_ENTRIES} entries are drawn one by one, every other in grey "
+                                                    f"(beyond {POINTS_UP_TO:,} points as a density whose hover names a "
+                                                    "cell's best); a search draws its matches in colour")
     best = gr.Markdown(elem_id="budget-best")
     plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
     inputs = [track_dd, ctx.board_dd, slice_dd, budget, find, ctx.prices_dd, ctx.custom_prices, colour]
-    handler = lambda *a: pareto_view(ctx, *a)  # noqa: E731
+    handler = lambda *a: pareto_plot(ctx, *a)  # noqa: E731
     for comp in (slice_dd, budget, track_dd, ctx.board_dd, ctx.prices_dd, colour):
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     ctx.prices_applied.then(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
@@ -447,8 +479,34 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
             value=default_budget(lo, hi, step))
 
     track_dd.change(refresh_controls, track_dd, [slice_dd, budget], api_name=False)
-    ctx.on_load.append((refresh_controls, [track_dd], [slice_dd, budget]))
     ctx.on_show.append((handler, inputs, [plot, best]))  # drawn when the tab is opened, not with every page load
+
+
+# ------------------------------------------------------------------------------ warm
+def warm(ctx: Ctx, track: str) -> None:
+    """Derive what a newcomer first asks for — the board, the first page of the table with its CSV, the
+    Pareto figure as the tab first shows it — with the page's default inputs, so that after a change the
+    first visitor finds it ready instead of paying for it (see :func:`keep_warm`)."""
+    cols = ctx.columns(track)
+    leaderboard_view(ctx, track, LIVE, "", list(ROUTER_TYPES), True, cost_bounds(ctx, track)[1], default_labels(cols),
+                     "Rank", False, 1, TRACK_TABLE, None, 0)
+    pareto_plot(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", TRACK_TABLE, None, NO_COLOUR)
+
+
+def keep_warm(ctx: Ctx, stop: threading.Event, every: float = 1.0) -> None:
+    """Every ``every`` seconds, :func:`warm` each track whose board version moved (one small query per
+    track when nothing did). Runs in a thread of the web process until ``stop`` is set."""
+    done: dict[str, int] = {}
+    while not stop.is_set():
+        for track in ctx.service.bundles:
+            try:
+                version = ctx.service.board_version(track)
+                if done.get(track) != version:
+                    warm(ctx, track)
+                    done[track] = version
+            except Exception:  # noqa: BLE001 — a visitor then derives it as before; say why in the log
+                log.exception("warming the board of %s failed", track)
+        stop.wait(every)
 
 
 # ------------------------------------------------------------------------------ detail
@@ -509,7 +567,7 @@ def throughput_text(v: dict[str, Any]) -> str:
 
 
 def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
-    choices = entry_choices(ctx, track_dd.value)
+    choices: list[tuple[str, int]] = []  # filled when the tab is opened, from the board as it is then
     find = gr.Textbox(label="Find entries", placeholder="router, team or type — several terms: a; b",
                       elem_id="detail-search", info=f"the dropdowns offer the {MAX_CHOICES} best matching entries")
     with gr.Row():
@@ -534,7 +592,7 @@ def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     find.submit(refresh_choices, [track_dd, find], [first, second], api_name=False)
     find.change(refresh_choices, [track_dd, find], [first, second], api_name=False, trigger_mode="always_last",
                 show_progress="hidden")
-    ctx.on_load.append((refresh_choices, [track_dd, find], [first, second]))
+    ctx.on_show.append((refresh_choices, [track_dd, find], [first, second]))
 
 
 # ------------------------------------------------------------------------------ submit
@@ -644,7 +702,7 @@ def build_submit_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
                                                  description, uses_images, private, throughput, hardware],
                                      [feedback, result],
                                      api_name="submit", **checks).then(do_quota, track_dd, quota, api_name=False)
-    ctx.on_load.append((do_quota, [track_dd], [quota]))
+    ctx.on_show.append((do_quota, [track_dd], [quota]))
 
 
 # ------------------------------------------------------------------------------ mine

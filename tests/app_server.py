@@ -42,6 +42,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
     proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
+    (tmp / "app.pid").write_text(str(proc.pid))  # for benchmarks that read the server's CPU time
     try:
         end = time.monotonic() + timeout
         while True:
@@ -66,6 +67,18 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+#: Debian's chromium (``apt-get install -y chromium``), never a Playwright download
+CHROMIUM = "/usr/bin/chromium"
+#: no sandbox (root in a container), no GPU, nothing that reaches the network on its own
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def launch_chromium(playwright):
+    """Headless Chromium as every browser test and benchmark here starts it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 def wait_until(predicate, timeout: float = 120, interval: float = 0.3, what: str = "condition"):

@@ -13,11 +13,10 @@ import pytest
 
 import evaluator
 
-from app_server import running_app, wait_until
+from app_server import CHROMIUM, launch_chromium, running_app, wait_until
 from leaderboard import units
 from leaderboard.columns import BASE_COLUMNS, PINNED
 
-CHROMIUM = "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
 README_SHOTS = Path(__file__).resolve().parent / "screenshots"
 XSS_NAME = "<script>window.__pwned=1</script>Evil router"
@@ -34,9 +33,7 @@ def browser_page(tmp_path_factory, sim_bundle):
 
     tmp = tmp_path_factory.mktemp("browser-app")
     with running_app(tmp, {"ROUTERBOARD_ADMINS": "local"}) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(url)

@@ -16,10 +16,10 @@ import pytest
 from gradio_client import Client
 
 import evaluator
-from app_server import running_app, wait_until
+from app_server import CHROMIUM, launch_chromium, running_app, wait_until
 from evaluator.generalisation import HELD_OUT, IN_DISTRIBUTION
 from evaluator.tracks import DEFAULT_TRACKS
-from test_browser import CHROMIUM, grid_rows, open_tab, shot
+from test_browser import grid_rows, open_tab, shot
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
 
@@ -62,9 +62,7 @@ def three_tracks(tmp_path_factory):
                                                                                     api_name="/leaderboard_rows")),
                        timeout=240, what=f"the starter scored on {track}")
             rows[name] = client.predict(track, 0, 0, "", api_name="/leaderboard_rows")
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(url)

@@ -106,3 +106,55 @@ def test_docs_sections_keep_dollars_out_of_math(sim_bundle):
     assert metrics.count("$$") % 2 == 0 and metrics.count("\\(") == metrics.count("\\)") >= 4
     provenance, delimiters = texts["docs-provenance"]
     assert "\\(" in provenance and delimiters == []  # inert text escapes "(" as "\(": never math there
+
+
+def _many(n: int, seed: int = 0) -> list[dict]:
+    """``n`` researchers' entries, each one point, spread over two decades of cost."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [row(100 + i, f"r{i}", float(10 ** rng.uniform(-4.5, -2.5)), float(rng.uniform(0.3, 0.9)))
+            for i in range(n)]
+
+
+def test_pareto_draws_the_top_entries_and_the_rest_as_one_density_layer_that_names_them():
+    import numpy as np
+
+    from leaderboard.figures import OTHERS, TOP_ENTRIES, Density, NAMED_PER_CELL, split_entries
+
+    rows = ROWS + _many(2_000)
+    fig = pareto_figure(rows, budget=1e-4)
+    layers = [t for t in fig.data if t.type == "heatmap"]
+    assert len(layers) == 1 and layers[0].name.startswith(f"{OTHERS} (1,982") and "density" in layers[0].name
+    assert not [t for t in fig.data if t.type == "scattergl"]  # no WebGL: 0.6 s to start in a GPU-less browser
+    lines = [t for t in fig.data if t.type == "scatter" and t.name.startswith("r")]
+    assert len(lines) == TOP_ENTRIES  # the best by rank score, one trace each
+    top, rest = split_entries(rows)
+    d = Density.of(rest)
+    z = np.asarray(d.z, dtype=float)
+    counts = np.where(np.isnan(z), 0, np.expm1(z)).round().astype(int)
+    assert counts.sum() == len(rest) == d.points  # every other point is in exactly one cell
+    # a cell's hover names its best entries (by rank score) and how many more there are
+    cell = np.unravel_index(np.argmax(counts), counts.shape)
+    text = d.text[cell[0]][cell[1]]
+    assert text.startswith(f"{counts[cell]:,} entr")
+    named = text.split("<br>")[1:1 + min(NAMED_PER_CELL, counts[cell])]
+    assert all(" · default" in n for n in named)
+    if counts[cell] > NAMED_PER_CELL:
+        assert f"and {counts[cell] - NAMED_PER_CELL:,} more" in text
+    # every point is named in its cell when the cell holds few enough
+    lone = [(r, c) for r in range(counts.shape[0]) for c in range(counts.shape[1]) if counts[r, c] == 1]
+    names = {f"{r['router']} · default" for r in rest}
+    assert lone and all(d.text[r][c].startswith("1 entry here:<br>") and d.text[r][c].split("<br>")[1] in names
+                        for r, c in lone)
+    assert all(d.text[r][c] == "" for r, c in zip(*np.nonzero(counts == 0)))
+    # a name is text, never markup
+    evil = [row(9_000 + i, "<b>x</b>" if i == 0 else f"e{i}", 1e-3, 0.5) for i in range(1_200)]
+    assert "&lt;b&gt;x&lt;/b&gt;" in " ".join(t for r in Density.of(evil).text for t in r)
+    # a smaller board's other entries are points, each named in its own hover
+    few = Density.of(evil[:300])
+    assert few.z is None and few.points == 300 and few.text[0] == "&lt;b&gt;x&lt;/b&gt; · default"
+    small_rows = ROWS + _many(300)
+    rest = len(split_entries(small_rows)[1])
+    layer = next(t for t in pareto_figure(small_rows).data if t.name.startswith(OTHERS))
+    assert layer.type == "scatter" and len(layer.x) == rest == 282 and layer.name == f"{OTHERS} (282)"

@@ -1,0 +1,119 @@
+"""A busy board (issue #13) in process: the warmer derives the board, the first page and the Pareto
+figure when a change lands, so that no visitor pays for them; the figure is served as serialised once."""
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.conftest import make_settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+from bench_app import fill  # noqa: E402 — how others reproduce the busy board: must stay importable
+
+
+def _default_plot(ctx, track):
+    from leaderboard.tabs import ALL, NO_COLOUR, cost_bounds, default_budget, pareto_plot
+    from evaluator.pricing import TRACK_TABLE
+
+    return pareto_plot(ctx, track, "live", ALL, default_budget(*cost_bounds(ctx, track)), "", TRACK_TABLE, None,
+                       NO_COLOUR)
+
+
+def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
+    from leaderboard.board import LIVE
+    from leaderboard.tabs import ALL, Ctx, NO_COLOUR, cost_bounds, default_budget, keep_warm, pareto_view
+    from submissions.service import SubmissionService
+
+    service = SubmissionService(make_settings(db_url, tmp_path), tracks=["vlrb-sim"])
+    track = service.default_track
+    fill(service, 300)
+    ctx = Ctx(service)
+    stop = threading.Event()
+    warmer = threading.Thread(target=keep_warm, args=(ctx, stop, 0.1), daemon=True)
+    warmer.start()
+    try:
+        def warmed_version():
+            view = ctx.boards._views.get((track, LIVE))
+            return view.version if view is not None and any(k[0] == "figure" for k in view.memo) else None
+
+        def wait_for(version):
+            end = time.monotonic() + 60
+            while warmed_version() != version:
+                assert time.monotonic() < end, f"board version {version} was not warmed"
+                time.sleep(0.05)
+
+        wait_for(service.board_version(track))
+        data, text = _default_plot(ctx, track)
+        assert _default_plot(ctx, track)[0] is data  # served as serialised, not rebuilt per visitor
+        fig, same_text = pareto_view(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", None, None,
+                                     NO_COLOUR)
+        assert json.loads(data.plot) == json.loads(fig.to_json()) and text == same_text
+        assert '"Other routers (280)"' in data.plot  # 300 entries: the top 20 drawn one by one, the rest as points
+
+        fill(service, 50, seed=1)  # a change lands (as a finished submission would)
+        wait_for(service.board_version(track))  # derived by the warmer, not by a visitor's request
+        assert '"Other routers (330)"' in _default_plot(ctx, track)[0].plot
+        assert len(ctx.view(track).rows) == 350
+    finally:
+        stop.set()
+        warmer.join(5)
+    assert not warmer.is_alive()
+
+
+#: where a density cell with entries is on screen, and the count the figure holds for it
+CELL_JS = """() => {
+  const el = document.querySelector('#pareto-plot .js-plotly-plot');
+  const t = el._fullData.find(d => d.type === 'heatmap');  // typed arrays decoded
+  const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis, box = el.getBoundingClientRect();
+  let best = null;
+  t.text.forEach((row, r) => row.forEach((text, c) => {
+    if (text && (!best || text.length > best.text.length)) best = {r, c, text};
+  }));
+  return {name: t.name, text: best.text,
+          x: box.left + xa._offset + xa.l2p(Math.log10(t.x[best.c])), y: box.top + ya._offset + ya.l2p(t.y[best.r])};
+}"""
+
+
+def test_a_busy_board_in_the_browser(tmp_path):
+    """1,000 entries (1,700-odd points): the table pages and counts them, the Pareto plot draws 20 of them
+    one by one and the rest as a grey density whose hover names the entries in a cell."""
+    from playwright.sync_api import sync_playwright
+
+    from app_server import CHROMIUM, launch_chromium, running_app, wait_until
+    from test_browser import grid_rows, open_tab, shot
+    from submissions.service import SubmissionService
+
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does)")
+    db = f"sqlite:///{tmp_path / 'busy.db'}"
+    fill(SubmissionService(make_settings(db, tmp_path), tracks=["vlrb-sim"]), 1_000)
+    with running_app(tmp_path, {"DATABASE_URL": db}, argv=["-m", "leaderboard.cli", "serve", "--no-worker"]) as url, \
+            sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        count = wait_until(lambda: "matching" in (t := page.locator("#lb-count").inner_text()) and t, what="the count")
+        assert "of 1,000 matching" in count and "page 1 of 10" in count, count
+        assert len(grid_rows(page, "#leaderboard-table")) > 10
+        open_tab(page, "Pareto plot")
+        cell = wait_until(lambda: page.evaluate("() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');"
+                                                " return !!(el && el.data && el.data.some(d => d.type === 'heatmap')); }")
+                          and page.evaluate(CELL_JS), what="the density layer")
+        page.locator("#pareto-plot").scroll_into_view_if_needed()
+        cell = page.evaluate(CELL_JS)  # where it is now on screen
+        assert cell["name"] == "Other routers (980, density)"
+        names = page.evaluate("() => document.querySelector('#pareto-plot .js-plotly-plot').data.map(d => d.name)")
+        assert sum(n.startswith("router-") for n in names) == 20 and "Global Pareto frontier" in names
+        page.mouse.move(cell["x"] - 30, cell["y"] - 30)
+        page.mouse.move(cell["x"], cell["y"], steps=4)
+        hover = wait_until(lambda: page.evaluate("() => [...document.querySelectorAll('#pareto-plot .hovertext')]"
+                                                 ".map(e => e.textContent).join(' ')"), timeout=20, what="the cell's hover")
+        first = cell["text"].split("<br>")[1]
+        assert "entr" in hover and first in hover, (hover, cell["text"])
+        shot(page, "pareto-busy", full_page=True)
+        browser.close()
