@@ -134,7 +134,8 @@ def sort_choices(cols: list[Column]) -> list[str]:
 def default_sort(cols: list[Column]) -> str:
     """The mean drop when there are two generalisation tracks, else the one track's drop."""
     drops = [c.label for c in cols if c.key.startswith("drop:")]
-    return drops[-1] if drops else cols[0].label
+    numbers = sort_choices(cols)  # with no generalisation track served, the first number there is
+    return drops[-1] if drops else (numbers[0] if numbers else cols[0].label)
 
 
 def generalisation_view(ctx: Any, sort_by: str | None, descending: bool, include_reference: bool):

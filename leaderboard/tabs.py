@@ -63,6 +63,10 @@ class Ctx:
     prices_dd: Any = None
     custom_prices: Any = None
     prices_applied: Any = None
+    #: the leaderboard table and the inputs that select its page (a row clicked there is highlighted in
+    #: the Pareto plot)
+    lb_table: Any = None
+    lb_inputs: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.boards is None:
@@ -220,12 +224,8 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
                      min_throughput: float | None = None):
     """One page of the board: search, filters and sorting applied over all rows, then sliced; costs at
     the price table in force (``prices``/``custom``, see :meth:`Ctx.priced`)."""
-    cols = ctx.columns(track, board)
-    view, note = ctx.priced(track, board, prices, custom)
-    if max_cost is not None and view.repriced is not None and max_cost >= cost_bounds(ctx, track)[1] - 1e-12:
-        max_cost = None  # the slider at its top means "no ceiling": re-priced entries may cost more than it reaches
-    filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost, min_throughput), cols,
-                          sort_by, descending)
+    cols, view, note, max_cost, filtered = _filtered(ctx, track, board, query, types, show_reference, max_cost,
+                                                     sort_by, descending, prices, custom, min_throughput)
     pages = max(1, -(-len(filtered) // PAGE_SIZE))
     k = min(max(int(page or 1), 1), pages)
     frame, chosen = display_frame(filtered.iloc[(k - 1) * PAGE_SIZE:k * PAGE_SIZE], cols, shown)
@@ -242,6 +242,30 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
              f"({len(view.frame):,} in all) · page {k} of {pages}<br><span id='price-in-force'>{note}</span>")
     return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), view.memo[key], count,
             gr.Number(value=k, maximum=pages))
+
+
+def _filtered(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
+              max_cost: float | None, sort_by: str | None, descending: bool, prices: str | None, custom: dict | None,
+              min_throughput: float | None):
+    """Every row the table's inputs select, in the table's order (and what the page needs besides)."""
+    cols = ctx.columns(track, board)
+    view, note = ctx.priced(track, board, prices, custom)
+    if max_cost is not None and view.repriced is not None and max_cost >= cost_bounds(ctx, track)[1] - 1e-12:
+        max_cost = None  # the slider at its top means "no ceiling": re-priced entries may cost more than it reaches
+    filtered = sort_frame(apply_filters(view.frame, query, types, show_reference, max_cost, min_throughput), cols,
+                          sort_by, descending)
+    return cols, view, note, max_cost, filtered
+
+
+def router_at(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
+              max_cost: float | None, shown: list[str], sort_by: str | None, descending: bool, page: float | None,
+              prices: str | None, custom: dict | None, min_throughput: float | None, row: int) -> str | None:
+    """The router on ``row`` of the table's current page (the same inputs give the same page)."""
+    *_, filtered = _filtered(ctx, track, board, query, types, show_reference, max_cost, sort_by, descending, prices,
+                             custom, min_throughput)
+    pages = max(1, -(-len(filtered) // PAGE_SIZE))
+    at = (min(max(int(page or 1), 1), pages) - 1) * PAGE_SIZE + int(row)
+    return str(filtered["router"].iloc[at]) if 0 <= int(row) < PAGE_SIZE and at < len(filtered) else None
 
 
 #: slider bounds per bundle (by identity, holding the bundle only weakly)
@@ -322,6 +346,7 @@ def build_leaderboard_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     download = gr.DownloadButton("Download CSV (every matching row)", elem_id="lb-download")
     inputs = [track_dd, ctx.board_dd, search, types, show_ref, max_cost, shown, sort_by, descending, page,
               ctx.prices_dd, ctx.custom_prices, min_tp]
+    ctx.lb_table, ctx.lb_inputs = table, inputs  # a click on a row highlights that router in the Pareto plot
     outputs = [table, download, count, page]
     at_page = inputs.index(page)
     handler = lambda *a: leaderboard_view(ctx, *a)  # noqa: E731
@@ -470,6 +495,16 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     for comp in (slice_dd, budget, track_dd, ctx.board_dd, ctx.prices_dd, colour):
         comp.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     ctx.prices_applied.then(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
+    if ctx.lb_table is not None:
+        def clicked(track, board, query, types, show_ref, max_cost, shown, sort_by, descending, page, prices, custom,
+                    min_tp, evt: gr.SelectData):  # named one by one: Gradio finds evt by its position
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            name = router_at(ctx, track, board, query, types, show_ref, max_cost, shown, sort_by, descending, page,
+                             prices, custom, min_tp, row)
+            return gr.skip() if name is None else name
+
+        # a click on a row of the table: its router is highlighted here (and named in the search box)
+        ctx.lb_table.select(clicked, ctx.lb_inputs, find, api_name=False, show_progress="hidden")
     find.submit(handler, inputs, [plot, best], show_progress="hidden", api_name=False)
     find.change(handler, inputs, [plot, best], show_progress="hidden", api_name=False, trigger_mode="always_last")
 

@@ -99,8 +99,17 @@ def test_a_busy_board_in_the_browser(tmp_path):
         page.goto(url)
         count = wait_until(lambda: "matching" in (t := page.locator("#lb-count").inner_text()) and t, what="the count")
         assert "of 1,000 matching" in count and "page 1 of 10" in count, count
-        assert len(grid_rows(page, "#leaderboard-table")) > 10
+        rows = grid_rows(page, "#leaderboard-table")
+        assert len(rows) > 10
+        # a click on a row (its team cell: the router cell is a link) highlights that router in the Pareto plot
+        picked = rows[5][1]
+        page.locator('#leaderboard-table [role="gridcell"][data-row="5"][data-col="2"]').click()
         open_tab(page, "Pareto plot")
+        wait_until(lambda: page.locator("#pareto-search").locator("input, textarea").first.input_value() == picked,
+                   timeout=30, what="the clicked router in the highlight box")
+        wait_until(lambda: page.evaluate("() => (document.querySelector('#pareto-plot .js-plotly-plot') || {}).data"
+                                         "?.map(d => d.name) || []").count(f"{picked} (highlighted)") == 1,
+                   timeout=30, what="the clicked router drawn highlighted")
         cell = wait_until(lambda: page.evaluate("() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');"
                                                 " return !!(el && el.data && el.data.some(d => d.type === 'heatmap')); }")
                           and page.evaluate(CELL_JS), what="the density layer")
