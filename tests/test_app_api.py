@@ -49,6 +49,31 @@ def test_leaderboard_rows_pages_and_searches(local_app):
     assert len(client.predict(TRACK, api_name="/leaderboard_rows")) == min(len(everything), 100)  # a default page
 
 
+def test_plain_json_route_answers_the_same_pages(local_app):
+    """``GET /api/leaderboard_rows``: the Gradio endpoint's pages as plain JSON, cacheable a few seconds."""
+    import httpx
+
+    url, client = local_app
+    everything = client.predict(TRACK, 0, 0, "", api_name="/leaderboard_rows")
+    r = httpx.get(url + "api/leaderboard_rows", params={"track": TRACK, "limit": 0})
+    assert r.status_code == 200 and r.json() == everything
+    assert r.headers["cache-control"] == "public, max-age=5"
+    page = httpx.get(url + "api/leaderboard_rows", params={"track": TRACK, "limit": 5, "offset": 5}).json()
+    assert [x["submission_id"] for x in page] == [x["submission_id"] for x in everything[5:10]]
+    found = httpx.get(url + "api/leaderboard_rows", params={"query": "gpt; oracle"}).json()  # default track
+    assert found == client.predict(TRACK, 100, 0, "gpt; oracle", api_name="/leaderboard_rows")
+    assert len(httpx.get(url + "api/leaderboard_rows").json()) == min(len(everything), 100)
+    repriced = httpx.get(url + "api/leaderboard_rows", params={"limit": 0, "prices": '{"gpt-4o": {"input": 1.25, '
+                                                                                     '"output": 5}}'}).json()
+    assert repriced == client.predict(TRACK, 0, 0, "", '{"gpt-4o": {"input": 1.25, "output": 5}}',
+                                      api_name="/leaderboard_rows")
+    bad = httpx.get(url + "api/leaderboard_rows", params={"prices": '{"GPT-4o": {"input": -1, "output": 5}}'})
+    assert bad.status_code == 400 and "GPT-4o" in bad.json()["error"]
+    unknown = httpx.get(url + "api/leaderboard_rows", params={"track": "no-such-track"})
+    assert unknown.status_code == 400 and TRACK in unknown.json()["error"]
+    assert httpx.get(url + "api/leaderboard_rows", params={"limit": "many"}).status_code == 422  # FastAPI's check
+
+
 def test_valid_upload_reaches_done_and_a_new_row(local_app, sim_bundle, tmp_path):
     _, client = local_app
     path = write_preds(sim_bundle, tmp_path / "qwen.csv")
@@ -87,6 +112,10 @@ def test_one_user_cannot_see_or_withdraw_anothers_private_submission(tmp_path, s
         bob = Client(url, auth=("bob", "bob-pw"), verbose=False)
         with pytest.raises(Exception):
             Client(url, auth=("bob", "wrong"), verbose=False).predict(TRACK, api_name="/leaderboard_rows")
+        import httpx
+
+        # the plain JSON route would skip the login: a board behind passwords does not have it
+        assert httpx.get(url + "api/leaderboard_rows").status_code in (401, 403, 404)
         path = write_preds(sim_bundle, tmp_path / "a.csv", model="GPT-4o")
         import json
 
