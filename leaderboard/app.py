@@ -133,14 +133,16 @@ def add_json_routes(app: gr.Blocks, ctx: Ctx) -> None:
     Gradio would not)."""
     if auth.gradio_auth() is not None:
         return
-    from fastapi.responses import ORJSONResponse
+    import orjson
+    from fastapi import Response
 
     def leaderboard_rows(track: str = "", limit: int = PAGE_SIZE, offset: int = 0, query: str = "",
-                         prices: str = "") -> ORJSONResponse:
+                         prices: str = "") -> Response:
         answer = rows_page(ctx, track, limit, offset, query, prices)
         if isinstance(answer, dict):
-            return ORJSONResponse(answer, status_code=400)
-        return ORJSONResponse(answer, headers={"Cache-Control": f"public, max-age={ROWS_MAX_AGE}"})
+            return Response(orjson.dumps(answer), status_code=400, media_type="application/json")
+        return Response(orjson.dumps(answer), media_type="application/json",
+                        headers={"Cache-Control": f"public, max-age={ROWS_MAX_AGE}"})
 
     app.server_app.add_api_route("/api/leaderboard_rows", leaderboard_rows, methods=["GET"])
 

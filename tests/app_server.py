@@ -61,7 +61,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
+            proc.wait(timeout=8)  # a graceful stop is tested on its own (test_resilience); then the group goes
         except ProcessLookupError:  # it exited early: the error above says why
             pass
         except subprocess.TimeoutExpired:

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import make_settings
+from conftest import make_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 from bench_app import fill  # noqa: E402 — how others reproduce the busy board: must stay importable
