@@ -60,6 +60,17 @@ class BoardView:
         costs, accs, owners, labels = achievable_points(rows)
         return cls(version, rows, raw_frame(rows, families), costs, accs, owners, labels)
 
+    def remember(self, key: tuple, value: Any, kept: int, drop=None) -> Any:
+        """Keep ``value`` in the memo under ``key``, with at most ``kept`` entries of its kind (``key[0]``):
+        the oldest go first, each handed to ``drop`` (e.g. to delete its file)."""
+        same = [k for k in list(self.memo) if isinstance(k, tuple) and k and k[0] == key[0]]
+        for old in same[:max(0, len(same) - kept + 1)]:
+            gone = self.memo.pop(old, None)
+            if drop is not None and gone is not None:
+                drop(gone)
+        self.memo[key] = value
+        return value
+
     def drop_files(self) -> None:
         """Delete the CSV exports this view wrote (a view dropped from a cache takes its files along)."""
         for key, value in list(self.memo.items()):

@@ -74,7 +74,8 @@ class Density:
 
     @classmethod
     def of(cls, rows: list[dict[str, Any]], slice_points=None, cells: tuple[int, int] = DENSITY_CELLS) -> "Density":
-        """Bins every point of ``rows``; names per cell sorted best rank score first."""
+        """Bins every point of ``rows`` (names per cell, best rank score first), or keeps them as points
+        when there are at most :data:`POINTS_UP_TO`."""
         xs, ys, names, scores = [], [], [], []
         for row in rows:
             for p in _points(row, slice_points):
@@ -112,7 +113,8 @@ class Density:
 
 
 def _layer(fig: go.Figure, layer: Density, entries: int) -> None:
-    """The other entries as one light density layer (darker: more entries); hover names a cell's best."""
+    """The other entries as one light layer: grey points, each named, or a density (darker: more
+    entries) whose hover names a cell's best."""
     if not layer.points:
         return
     if layer.z is None:  # few enough to draw one by one (SVG: about 0.2 ms a point in a GPU-less browser)

@@ -226,22 +226,25 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
     the price table in force (``prices``/``custom``, see :meth:`Ctx.priced`)."""
     cols, view, note, max_cost, filtered = _filtered(ctx, track, board, query, types, show_reference, max_cost,
                                                      sort_by, descending, prices, custom, min_throughput)
-    pages = max(1, -(-len(filtered) // PAGE_SIZE))
-    k = min(max(int(page or 1), 1), pages)
+    k, pages = _page_number(len(filtered), page)
     frame, chosen = display_frame(filtered.iloc[(k - 1) * PAGE_SIZE:k * PAGE_SIZE], cols, shown)
     key = ("csv", board, query, tuple(types or ()), show_reference, max_cost, tuple(shown or ()), sort_by, descending,
            min_throughput)
     if key not in view.memo:  # the whole filtered set, once per board version and filter set (the last few kept)
-        exports = [k for k in view.memo if k[0] == "csv"]
-        for old in exports[:max(0, len(exports) - CSV_KEPT + 1)]:
-            Path(view.memo.pop(old)).unlink(missing_ok=True)
         label = view.repriced.table.label() if view.repriced else f"{TRACK_TABLE} ({track})"
-        view.memo[key] = csv_export(filtered, cols, shown, price_table=label)
+        view.remember(key, csv_export(filtered, cols, shown, price_table=label), CSV_KEPT,
+                      drop=lambda path: Path(path).unlink(missing_ok=True))
     first = (k - 1) * PAGE_SIZE + 1 if len(filtered) else 0
     count = (f"Showing **{first:,}–{min(k * PAGE_SIZE, len(filtered)):,}** of **{len(filtered):,}** matching entries "
              f"({len(view.frame):,} in all) · page {k} of {pages}<br><span id='price-in-force'>{note}</span>")
     return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), view.memo[key], count,
             gr.Number(value=k, maximum=pages))
+
+
+def _page_number(rows: int, page: float | None) -> tuple[int, int]:
+    """The page shown for a requested one (held within 1 … the last) and how many pages there are."""
+    pages = max(1, -(-rows // PAGE_SIZE))
+    return min(max(int(page or 1), 1), pages), pages
 
 
 def _filtered(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
@@ -263,8 +266,7 @@ def router_at(ctx: Ctx, track: str, board: str, query: str, types: list[str], sh
     """The router on ``row`` of the table's current page (the same inputs give the same page)."""
     *_, filtered = _filtered(ctx, track, board, query, types, show_reference, max_cost, sort_by, descending, prices,
                              custom, min_throughput)
-    pages = max(1, -(-len(filtered) // PAGE_SIZE))
-    at = (min(max(int(page or 1), 1), pages) - 1) * PAGE_SIZE + int(row)
+    at = (_page_number(len(filtered), page)[0] - 1) * PAGE_SIZE + int(row)
     return str(filtered["router"].iloc[at]) if 0 <= int(row) < PAGE_SIZE and at < len(filtered) else None
 
 
@@ -465,12 +467,14 @@ def pareto_plot(ctx: Ctx, track: str, board: str, slice_name: str, budget: float
     hit = view.memo.get(key)
     if hit is None:
         fig, text = pareto_view(ctx, track, board, slice_name, budget, query, prices, custom, colour)
-        hit = (PlotData(type="plotly", plot=fig.to_json()), text)
-        kept = [k for k in list(view.memo) if isinstance(k, tuple) and k[0] == "figure"]
-        for old in kept[:max(0, len(kept) - FIGURES_KEPT + 1)]:
-            view.memo.pop(old, None)
-        view.memo[key] = hit
+        hit = view.remember(key, (PlotData(type="plotly", plot=fig.to_json()), text), FIGURES_KEPT)
     return hit
+
+
+def first_pareto(ctx: Ctx, track: str):
+    """:func:`pareto_plot` with the inputs the tab starts with (what a newcomer first sees)."""
+    return pareto_plot(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", TRACK_TABLE, None,
+                       NO_COLOUR)
 
 
 def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
@@ -479,8 +483,8 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
     with gr.Row():
         slice_dd = gr.Dropdown(slice_choices(ctx, track), value=ALL, label="Plot this slice", scale=1,
                                min_width=STACK_BELOW)
-        budget = gr.Slider(lo, hi, value=default_budget(*cost_bounds(ctx, track)), step=step, scale=2, elem_id="budget-slider",
-                           min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
+        budget = gr.Slider(lo, hi, value=default_budget(*cost_bounds(ctx, track)), step=step, scale=2,
+                           elem_id="budget-slider", min_width=STACK_BELOW, label=f"Budget ({units.UNIT}) — the green line",
                            info="drag, or type an amount in the box (e.g. 0.10)")
     colour = gr.Radio([NO_COLOUR, BY_THROUGHPUT], value=NO_COLOUR, label="Colour points by", elem_id="pareto-colour",
                       info="throughput: each entry that states one (self-reported) or was measured here (starters)")
@@ -525,7 +529,7 @@ def warm(ctx: Ctx, track: str) -> None:
     cols = ctx.columns(track)
     leaderboard_view(ctx, track, LIVE, "", list(ROUTER_TYPES), True, cost_bounds(ctx, track)[1], default_labels(cols),
                      "Rank", False, 1, TRACK_TABLE, None, 0)
-    pareto_plot(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", TRACK_TABLE, None, NO_COLOUR)
+    first_pareto(ctx, track)
 
 
 def keep_warm(ctx: Ctx, stop: threading.Event, every: float = 1.0) -> None:

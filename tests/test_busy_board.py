@@ -13,17 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 from bench_app import fill  # noqa: E402 — how others reproduce the busy board: must stay importable
 
 
-def _default_plot(ctx, track):
-    from leaderboard.tabs import ALL, NO_COLOUR, cost_bounds, default_budget, pareto_plot
-    from evaluator.pricing import TRACK_TABLE
-
-    return pareto_plot(ctx, track, "live", ALL, default_budget(*cost_bounds(ctx, track)), "", TRACK_TABLE, None,
-                       NO_COLOUR)
-
-
 def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
     from leaderboard.board import LIVE
-    from leaderboard.tabs import ALL, Ctx, NO_COLOUR, cost_bounds, default_budget, keep_warm, pareto_view
+    from leaderboard.tabs import ALL, Ctx, NO_COLOUR, cost_bounds, default_budget, first_pareto, keep_warm, pareto_view
     from submissions.service import SubmissionService
 
     service = SubmissionService(make_settings(db_url, tmp_path), tracks=["vlrb-sim"])
@@ -45,8 +37,8 @@ def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
                 time.sleep(0.05)
 
         wait_for(service.board_version(track))
-        data, text = _default_plot(ctx, track)
-        assert _default_plot(ctx, track)[0] is data  # served as serialised, not rebuilt per visitor
+        data, text = first_pareto(ctx, track)
+        assert first_pareto(ctx, track)[0] is data  # served as serialised, not rebuilt per visitor
         fig, same_text = pareto_view(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", None, None,
                                      NO_COLOUR)
         assert json.loads(data.plot) == json.loads(fig.to_json()) and text == same_text
@@ -54,7 +46,7 @@ def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
 
         fill(service, 50, seed=1)  # a change lands (as a finished submission would)
         wait_for(service.board_version(track))  # derived by the warmer, not by a visitor's request
-        assert '"Other routers (330)"' in _default_plot(ctx, track)[0].plot
+        assert '"Other routers (330)"' in first_pareto(ctx, track)[0].plot
         assert len(ctx.view(track).rows) == 350
     finally:
         stop.set()

@@ -168,29 +168,19 @@ def _page_ready(browser, url: str) -> tuple[Any, float]:
     return page, time.perf_counter() - t0
 
 
-def _first_page_csv(db_url: str, tmp: Path) -> Path:
-    """The board's first page as the table shows it, for the bare page to draw the same cells."""
-    from leaderboard.tabs import Ctx
-
-    service = SubmissionService(Settings(database_url=db_url, store_dir=tmp / "store"))
-    ctx = Ctx(service)
-    cols = ctx.columns(service.default_track)
-    frame, _ = display_frame(apply_filters(ctx.view(service.default_track).frame.iloc[:PAGE_SIZE]), cols,
-                             default_labels(cols))
-    path = tmp / "first-page.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
-def _figure_bytes(db_url: str, tmp: Path) -> int:
-    """The Pareto figure as the tab first sends it (Plotly JSON, typed arrays as base64), in bytes."""
-    from leaderboard.tabs import ALL, NO_COLOUR, Ctx, cost_bounds, default_budget, pareto_plot
+def _in_process(db_url: str, tmp: Path) -> tuple[Path, int]:
+    """The board's first page as the table shows it, written for the bare page to draw the same cells, and
+    the size in bytes of the Pareto figure as the tab first sends it (Plotly JSON, typed arrays as base64)."""
+    from leaderboard.tabs import Ctx, first_pareto
 
     service = SubmissionService(Settings(database_url=db_url, store_dir=tmp / "store"))
     ctx = Ctx(service)
     track = service.default_track
-    data, _ = pareto_plot(ctx, track, "live", ALL, default_budget(*cost_bounds(ctx, track)), "", "", None, NO_COLOUR)
-    return len(data.plot)
+    cols = ctx.columns(track)
+    frame, _ = display_frame(apply_filters(ctx.view(track).frame.iloc[:PAGE_SIZE]), cols, default_labels(cols))
+    path = tmp / "first-page.csv"
+    frame.to_csv(path, index=False)
+    return path, len(first_pareto(ctx, track)[0].plot)
 
 
 def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
@@ -205,8 +195,8 @@ def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
     reps = 1 if quick else 4
     bare_tmp = tmp / "bare"
     bare_tmp.mkdir(exist_ok=True)
-    table = _first_page_csv(db_url, tmp)
-    out["Pareto figure as sent (MB)"] = f"{_figure_bytes(db_url, tmp) / 1e6:.2f}"
+    table, figure = _in_process(db_url, tmp)
+    out["Pareto figure as sent (MB)"] = f"{figure / 1e6:.2f}"
     with running_app(tmp, {"DATABASE_URL": db_url, "ROUTERBOARD_TRAIN_STARTERS": "0"},
                      argv=["-m", "leaderboard.cli", "serve", "--no-worker"]) as url, \
             running_app(bare_tmp, argv=[str(Path(__file__).with_name("bare_page.py")), str(table)],
