@@ -11,7 +11,6 @@ import atexit
 import functools
 import json
 import signal
-from pathlib import Path
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from leaderboard.generalisation import build_generalisation_tab, generalisation_
 from leaderboard.deploy import listen_address, log_storage_warning, storage_warning
 from leaderboard.board import LIVE, PAGE_SIZE
 from evaluator.pricing import PriceTableError
+from leaderboard.plotly_html import add_static_routes, load_when_idle_js
 from leaderboard.prices import parse_prices_text
 from leaderboard.tabs import (STACK_BELOW, Ctx, board_choices, build_detail_tab, build_docs_tab,
                               build_leaderboard_tab, build_mine_tab, build_pareto_tab, build_price_controls,
@@ -74,25 +74,14 @@ _TOOLTIP_JS = """() => {
 }"""
 
 
-#: Gradio loads a component's code when it first appears: for the Pareto tab that is Plotly, 4.6 MB of
-#: JavaScript. A ``modulepreload`` link lets the browser fetch and compile it while the page starts.
-#: Evaluating it ahead of time is left out on purpose: it is one 1.5–2.5 s task on 2 GPU-less cores, and
-#: any click in that window (a search, another tab) would wait for it.
-def preload_head() -> str:
-    return "".join(f'<link rel="modulepreload" href="assets/{name}">' for name in _plotly_assets())
-
-
-def _plotly_assets() -> list[str]:
-    """The file name(s) of Gradio's Plotly component in the installed Gradio's front end."""
-    return sorted(p.name for p in (Path(gr.__file__).parent / "templates" / "frontend" / "assets").glob("PlotlyPlot-*.js"))
-
-
 def page_js(service: SubmissionService) -> str:
-    """The page's script: header tooltips of every track's columns (from :mod:`leaderboard.columns`)."""
+    """The page's script: header tooltips of every track's columns (from :mod:`leaderboard.columns`), and
+    the plots' Plotly bundle loaded once the table's rows are on screen."""
     ctx = Ctx(service)
     tips = {label: tip for track in service.bundles for label, tip in tooltips(ctx.columns(track)).items()
             if tip != label}
-    return _TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/")
+    return "() => { (%s)(); (%s)(); }" % (_TOOLTIP_JS % json.dumps(tips).replace("</", "<\\/"),
+                                         load_when_idle_js('#leaderboard-table [role="gridcell"]'))
 
 
 def rows_page(ctx: Ctx, track: str, limit: int | None = PAGE_SIZE, offset: int | None = 0, query: str | None = "",
@@ -349,11 +338,13 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     signal.signal(signal.SIGTERM, on_signal)
     ctx = Ctx(service)
     stop_warming = threading.Event()
-    threading.Thread(target=keep_warm, args=(ctx, stop_warming), name="keep-warm", daemon=True).start()
     try:
         app = build_app(service, ctx)
-        app.launch(**launch_kwargs(host, port), js=page_js(service), head=preload_head(),
+        # after the build: Gradio's "blocks being built" is one for the process, not per thread
+        threading.Thread(target=keep_warm, args=(ctx, stop_warming), name="keep-warm", daemon=True).start()
+        app.launch(**launch_kwargs(host, port), js=page_js(service),
                    max_file_size=settings.max_upload_bytes, prevent_thread_lock=True)
+        add_static_routes(app)
         add_json_routes(app, ctx)
         app.block_thread()  # until SIGTERM/SIGINT (see on_signal), as launch() itself would
     finally:

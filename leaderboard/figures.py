@@ -53,23 +53,29 @@ def _points(row: dict[str, Any], slice_points: dict[int, list[dict]] | None) -> 
 TOP_ENTRIES = 20
 OTHERS = "Other routers"
 _HIGHLIGHT = "#d81b60"
-#: cells of the density layer across (log cost) and up (accuracy): about one marker's size each
-DENSITY_CELLS = (120, 80)
+#: cells of the density layer across the points' costs (log) and up the whole accuracy axis (0–100%):
+#: about square on a plot 1,000-odd pixels wide, and few enough for a browser to draw each as an SVG
+#: square in a few hundred milliseconds
+DENSITY_CELLS = (64, 36)
 #: entries a density cell's hover names by name (its best by rank score), then how many more
 NAMED_PER_CELL = 4
 #: up to this many other points, they are drawn as points (each named), not as a density
 POINTS_UP_TO = 1_000
+#: a density cell's square, in pixels: a cell of :data:`DENSITY_CELLS` on a plot about 1,000 px wide
+CELL_PX = 15
 
 
 @dataclass(frozen=True)
 class Density:
     """The other entries' points binned into cells: what the light layer draws and its hover says. Up
-    to :data:`POINTS_UP_TO` points are kept as points instead (``z`` None): drawn one by one, each named."""
+    to :data:`POINTS_UP_TO` points are kept as points instead (``count`` None): drawn one by one, each
+    named. Only cells holding points are kept (a scatter of squares: the page's light Plotly bundle,
+    :mod:`leaderboard.plotly_html`, draws scatter, bar and pie traces only)."""
 
-    x: np.ndarray          # cell centres, cost in the unit (log-spaced) — or each point's cost
-    y: np.ndarray          # cell centres, accuracy — or each point's accuracy
-    z: np.ndarray | None   # (ny, nx) log(1 + points in the cell); NaN where empty — None: points
-    text: list            # (ny, nx) the hover: the cell's best points by name, then how many more — or names
+    x: np.ndarray             # cost in the unit of each non-empty cell's centre (log-spaced) — or of each point
+    y: np.ndarray             # accuracy of each non-empty cell's centre — or of each point
+    count: np.ndarray | None  # points in each cell — None: the layer is points
+    text: list[str]           # each cell's hover (its best points by name, then how many more) — or each name
     points: int
 
     @classmethod
@@ -86,12 +92,12 @@ class Density:
         ok = np.flatnonzero((x > 0) & np.isfinite(x) & np.isfinite(y))
         nx, ny = cells
         if not ok.size:
-            return cls(np.empty(0), np.empty(0), np.empty((0, 0)), [], 0)
+            return cls(np.empty(0), np.empty(0), np.empty(0, dtype=np.int64), [], 0)
         if ok.size <= POINTS_UP_TO:
             return cls(x[ok], y[ok], None, [_label(names[k]) for k in ok], int(ok.size))
         lx, y = np.log10(x[ok]), y[ok]
         xe = np.linspace(lx.min(), lx.max() + 1e-9, nx + 1) if np.ptp(lx) > 0 else lx[0] + np.linspace(-0.05, 0.05, nx + 1)
-        ye = np.linspace(y.min(), y.max() + 1e-9, ny + 1) if np.ptp(y) > 0 else y[0] + np.linspace(-0.005, 0.005, ny + 1)
+        ye = np.linspace(0.0, 1.0 + 1e-9, ny + 1)  # the whole accuracy axis, so that a cell is about square
         ix = np.clip(np.searchsorted(xe, lx, side="right") - 1, 0, nx - 1)
         iy = np.clip(np.searchsorted(ye, y, side="right") - 1, 0, ny - 1)
         cell = iy * nx + ix
@@ -99,34 +105,35 @@ class Density:
         order = np.lexsort((-np.asarray(scores)[ok], cell))  # by cell, best first within it
         first = np.searchsorted(cell[order], np.arange(nx * ny))
         named = order[np.arange(order.size) - first[cell[order]] < NAMED_PER_CELL]
-        text = [""] * (nx * ny)
         by_cell: dict[int, list[str]] = {}
         for k in named:  # at most NAMED_PER_CELL per cell, once per board version
             by_cell.setdefault(int(cell[k]), []).append(_label(names[ok[k]]))
-        for c, few in by_cell.items():
-            more = int(count[c]) - len(few)
-            text[c] = (f"{int(count[c]):,} entr{'y' if count[c] == 1 else 'ies'} here:<br>" + "<br>".join(few)
-                       + (f"<br>… and {more:,} more (search to highlight)" if more else ""))
-        z = np.where(count > 0, np.log1p(count), np.nan).reshape(ny, nx)
-        return cls(10 ** ((xe[:-1] + xe[1:]) / 2), (ye[:-1] + ye[1:]) / 2, z,
-                   [text[r * nx:(r + 1) * nx] for r in range(ny)], int(ok.size))
+        full = np.flatnonzero(count)
+        text = []
+        for c in full.tolist():
+            few, n = by_cell[c], int(count[c])
+            text.append(f"{n:,} entr{'y' if n == 1 else 'ies'} here:<br>" + "<br>".join(few)
+                        + (f"<br>… and {n - len(few):,} more (search to highlight)" if n > len(few) else ""))
+        cx, cy = 10 ** ((xe[:-1] + xe[1:]) / 2), (ye[:-1] + ye[1:]) / 2
+        return cls(cx[full % nx], cy[full // nx], count[full], text, int(ok.size))
 
 
 def _layer(fig: go.Figure, layer: Density, entries: int) -> None:
-    """The other entries as one light layer: grey points, each named, or a density (darker: more
-    entries) whose hover names a cell's best."""
+    """The other entries as one light layer: grey points, each named, or a density of grey squares
+    (darker: more entries) whose hover names a cell's best."""
     if not layer.points:
         return
-    if layer.z is None:  # few enough to draw one by one (SVG: about 0.2 ms a point in a GPU-less browser)
+    if layer.count is None:  # few enough to draw one by one (SVG: about 0.2 ms a point in a GPU-less browser)
         fig.add_trace(go.Scatter(x=layer.x, y=layer.y, text=layer.text, mode="markers", name=f"{OTHERS} ({entries:,})",
                                  hovertemplate=f"<b>%{{text}}</b><br>accuracy %{{y:.1%}}<br>{units.HOVER_COST}"
                                                "<extra></extra>",
                                  marker=dict(size=5, color="rgba(90,90,90,0.35)")))
         return
-    fig.add_trace(go.Heatmap(x=layer.x, y=layer.y, z=layer.z, text=layer.text, hoverongaps=False,
-                             hovertemplate="%{text}<extra></extra>", showscale=False, showlegend=True,
-                             name=f"{OTHERS} ({entries:,}, density)", zmin=0,
-                             colorscale=[[0, "rgba(90,90,90,0.12)"], [1, "rgba(60,60,60,0.75)"]]))
+    fig.add_trace(go.Scatter(x=layer.x, y=layer.y, text=layer.text, mode="markers", hovertemplate="%{text}<extra></extra>",
+                             name=f"{OTHERS} ({entries:,}, density)",
+                             marker=dict(symbol="square", size=CELL_PX, color=np.log1p(layer.count), cmin=0,
+                                         colorscale=[[0, "rgba(90,90,90,0.15)"], [1, "rgba(50,50,50,0.8)"]],
+                                         line=dict(width=0))))
 
 
 def achievable_points(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:

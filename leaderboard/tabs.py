@@ -20,7 +20,6 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from gradio.components.plot import PlotData
 import pandas as pd
 
 from evaluator.pricing import TRACK_TABLE, PriceTable, PriceTableError, track_table
@@ -28,6 +27,7 @@ from leaderboard import auth, units
 from leaderboard.board import LIVE, PAGE_SIZE, Boards, BoardView, release_id
 from leaderboard.columns import PINNED, Column, choosable, columns_for, default_labels, sortable
 from leaderboard.prices import CUSTOM, describe, editor_rows, table_from_editor, tables_for
+from leaderboard.plotly_html import figure_value, plotly_html
 from leaderboard.figures import (POINTS_UP_TO, TOP_ENTRIES, Density, best_under_budget, detail_figure, pareto_figure,
                                  split_entries)
 from leaderboard.tables import apply_filters, csv_export, display_frame, sort_frame, table_props
@@ -224,6 +224,19 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
                      min_throughput: float | None = None):
     """One page of the board: search, filters and sorting applied over all rows, then sliced; costs at
     the price table in force (``prices``/``custom``, see :meth:`Ctx.priced`)."""
+    frame, chosen, csv, count, k, pages = table_page(ctx, track, board, query, types, show_reference, max_cost, shown,
+                                                     sort_by, descending, page, prices, custom, min_throughput)
+    return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), csv, count,
+            gr.Number(value=k, maximum=pages))
+
+
+def table_page(ctx: Ctx, track: str, board: str, query: str, types: list[str], show_reference: bool,
+               max_cost: float | None, shown: list[str], sort_by: str | None = None, descending: bool = False,
+               page: float | None = 1, prices: str | None = None, custom: dict | None = None,
+               min_throughput: float | None = None) -> tuple[pd.DataFrame, list, str, str, int, int]:
+    """:func:`leaderboard_view` without Gradio's components (the warmer's part: a component made in a
+    thread while the app is being built would land on the page): the page's frame and columns, the CSV
+    of every matching row, the count sentence, the page shown and the number of pages."""
     cols, view, note, max_cost, filtered = _filtered(ctx, track, board, query, types, show_reference, max_cost,
                                                      sort_by, descending, prices, custom, min_throughput)
     k, pages = _page_number(len(filtered), page)
@@ -237,8 +250,7 @@ def leaderboard_view(ctx: Ctx, track: str, board: str, query: str, types: list[s
     first = (k - 1) * PAGE_SIZE + 1 if len(filtered) else 0
     count = (f"Showing **{first:,}–{min(k * PAGE_SIZE, len(filtered)):,}** of **{len(filtered):,}** matching entries "
              f"({len(view.frame):,} in all) · page {k} of {pages}<br><span id='price-in-force'>{note}</span>")
-    return (gr.Dataframe(value=frame, label=board_caption(board), **table_props(chosen)), view.memo[key], count,
-            gr.Number(value=k, maximum=pages))
+    return frame, chosen, view.memo[key], count, k, pages
 
 
 def _page_number(rows: int, page: float | None) -> tuple[int, int]:
@@ -459,15 +471,15 @@ FIGURES_KEPT = 16
 def pareto_plot(ctx: Ctx, track: str, board: str, slice_name: str, budget: float | None, query: str = "",
                 prices: str | None = None, custom: dict | None = None, colour: str | None = None):
     """:func:`pareto_view` as the page gets it: the figure serialised once per board version and inputs
-    (Gradio sends a ``PlotData`` as it is), so the visitors who open the tab as it first shows, or drag
-    the budget to the same place, cost a dictionary look-up."""
+    (:func:`~leaderboard.plotly_html.figure_value`), so the visitors who open the tab as it first shows, or
+    drag the budget to the same place, cost a dictionary look-up."""
     view, _ = ctx.priced(track, board, prices, custom)
     key = ("figure", track, board, slice_name, budget, (query or "").strip(), prices,
            json.dumps(custom, sort_keys=True, default=str), colour)
     hit = view.memo.get(key)
     if hit is None:
         fig, text = pareto_view(ctx, track, board, slice_name, budget, query, prices, custom, colour)
-        hit = view.remember(key, (PlotData(type="plotly", plot=fig.to_json()), text), FIGURES_KEPT)
+        hit = view.remember(key, (figure_value(fig), text), FIGURES_KEPT)
     return hit
 
 
@@ -493,7 +505,7 @@ def build_pareto_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
                                                     f"(beyond {POINTS_UP_TO:,} points as a density whose hover names a "
                                                     "cell's best); a search draws its matches in colour")
     best = gr.Markdown(elem_id="budget-best")
-    plot = gr.Plot(elem_id="pareto-plot", label="Cost vs accuracy")
+    plot = plotly_html("pareto-plot", "Cost vs accuracy", min_height=680)
     inputs = [track_dd, ctx.board_dd, slice_dd, budget, find, ctx.prices_dd, ctx.custom_prices, colour]
     handler = lambda *a: pareto_plot(ctx, *a)  # noqa: E731
     for comp in (slice_dd, budget, track_dd, ctx.board_dd, ctx.prices_dd, colour):
@@ -527,8 +539,8 @@ def warm(ctx: Ctx, track: str) -> None:
     Pareto figure as the tab first shows it — with the page's default inputs, so that after a change the
     first visitor finds it ready instead of paying for it (see :func:`keep_warm`)."""
     cols = ctx.columns(track)
-    leaderboard_view(ctx, track, LIVE, "", list(ROUTER_TYPES), True, cost_bounds(ctx, track)[1], default_labels(cols),
-                     "Rank", False, 1, TRACK_TABLE, None, 0)
+    table_page(ctx, track, LIVE, "", list(ROUTER_TYPES), True, cost_bounds(ctx, track)[1], default_labels(cols), "Rank",
+               False, 1, TRACK_TABLE, None, 0)
     first_pareto(ctx, track)
 
 
@@ -616,9 +628,10 @@ def build_detail_tab(ctx: Ctx, track_dd: gr.Dropdown) -> None:
                              min_width=STACK_BELOW)
         level = gr.Radio(["dataset", "family"], value="dataset", label="Break down by", scale=1)
     text = gr.Markdown(elem_id="detail-text")
-    plot = gr.Plot(label="Accuracy per group (bars: 95% binomial interval)", elem_id="detail-plot")
+    plot = plotly_html("detail-plot", "Accuracy per group (bars: 95% binomial interval)")
     def run(track, a, b, lvl, request: gr.Request, profile: gr.OAuthProfile | None):
-        return detail_view(ctx, track, a, b, lvl, request, profile)
+        fig, text = detail_view(ctx, track, a, b, lvl, request, profile)
+        return figure_value(fig), text
 
     for comp in (first, second, level):
         comp.change(run, [track_dd, first, second, level], [plot, text], show_progress="hidden", api_name=False)

@@ -26,9 +26,10 @@ LISTEN_VARIABLES = ("ROUTERBOARD_HOST", "ROUTERBOARD_PORT", "GRADIO_SERVER_NAME"
 
 @contextmanager
 def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 180,
-                argv: list[str] | None = None, port_variable: str = "ROUTERBOARD_PORT"):
-    """``argv`` (default ``-m leaderboard.cli serve``) run from the repository root, told its free port
-    through ``port_variable`` only."""
+                argv: list[str] | None = None, port_variable: str = "ROUTERBOARD_PORT", root: Path = ROOT):
+    """``argv`` (default ``-m leaderboard.cli serve``) run from ``root`` (the repository, or a checkout of
+    another revision of it: its packages come first on the path), told its free port through
+    ``port_variable`` only."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in LISTEN_VARIABLES}
     env.update({"DATABASE_URL": f"sqlite:///{tmp / 'app.db'}", "ROUTERBOARD_STORE_DIR": str(tmp / "store"),
@@ -39,7 +40,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None, timeout: flo
                 "ROUTERBOARD_TRACKS": "vlrb-sim",
                 **(extra_env or {})})
     log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *(argv or ["-m", "leaderboard.cli", "serve"])], env=env, cwd=root,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     (tmp / "app.pid").write_text(str(proc.pid))  # for benchmarks that read the server's CPU time

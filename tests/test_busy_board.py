@@ -1,7 +1,6 @@
 """A busy board (issue #13) in process: the warmer derives the board, the first page and the Pareto
 figure when a change lands, so that no visitor pays for them; the figure is served as serialised once."""
 
-import json
 import sys
 import threading
 import time
@@ -13,8 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 from bench_app import fill  # noqa: E402 — how others reproduce the busy board: must stay importable
 
 
+def names(figure: dict) -> list[str]:
+    """The names of a figure's traces, as the page's Plotly gets them."""
+    return [t.get("name") for t in figure["data"]]
+
+
 def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
     from leaderboard.board import LIVE
+    from leaderboard.plotly_html import figure_value
     from leaderboard.tabs import ALL, Ctx, NO_COLOUR, cost_bounds, default_budget, first_pareto, keep_warm, pareto_view
     from submissions.service import SubmissionService
 
@@ -41,12 +46,12 @@ def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
         assert first_pareto(ctx, track)[0] is data  # served as serialised, not rebuilt per visitor
         fig, same_text = pareto_view(ctx, track, LIVE, ALL, default_budget(*cost_bounds(ctx, track)), "", None, None,
                                      NO_COLOUR)
-        assert json.loads(data.plot) == json.loads(fig.to_json()) and text == same_text
-        assert '"Other routers (280)"' in data.plot  # 300 entries: the top 20 drawn one by one, the rest as points
+        assert data == figure_value(fig) and text == same_text
+        assert "Other routers (280)" in names(data)  # 300 entries: the top 20 drawn one by one, the rest as points
 
         fill(service, 50, seed=1)  # a change lands (as a finished submission would)
         wait_for(service.board_version(track))  # derived by the warmer, not by a visitor's request
-        assert '"Other routers (330)"' in first_pareto(ctx, track)[0].plot
+        assert "Other routers (330)" in names(first_pareto(ctx, track)[0])
         assert len(ctx.view(track).rows) == 350
     finally:
         stop.set()
@@ -54,17 +59,15 @@ def test_the_warmer_derives_each_change_before_a_visitor_asks(db_url, tmp_path):
     assert not warmer.is_alive()
 
 
-#: where a density cell with entries is on screen, and the count the figure holds for it
+#: where the density cell naming the most entries is on screen, and its hover text
 CELL_JS = """() => {
   const el = document.querySelector('#pareto-plot .js-plotly-plot');
-  const t = el._fullData.find(d => d.type === 'heatmap');  // typed arrays decoded
+  const t = el._fullData.find(d => d.name.includes('density'));  // typed arrays decoded
   const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis, box = el.getBoundingClientRect();
-  let best = null;
-  t.text.forEach((row, r) => row.forEach((text, c) => {
-    if (text && (!best || text.length > best.text.length)) best = {r, c, text};
-  }));
-  return {name: t.name, text: best.text,
-          x: box.left + xa._offset + xa.l2p(Math.log10(t.x[best.c])), y: box.top + ya._offset + ya.l2p(t.y[best.r])};
+  let best = 0;
+  t.text.forEach((text, k) => { if (text.length > t.text[best].length) best = k; });
+  return {name: t.name, type: t.type, symbol: t.marker.symbol, text: t.text[best],
+          x: box.left + xa._offset + xa.l2p(Math.log10(t.x[best])), y: box.top + ya._offset + ya.l2p(t.y[best])};
 }"""
 
 
@@ -103,11 +106,11 @@ def test_a_busy_board_in_the_browser(tmp_path):
                                          "?.map(d => d.name) || []").count(f"{picked} (highlighted)") == 1,
                    timeout=30, what="the clicked router drawn highlighted")
         cell = wait_until(lambda: page.evaluate("() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');"
-                                                " return !!(el && el.data && el.data.some(d => d.type === 'heatmap')); }")
+                                                " return !!(el && el.data && el.data.some(d => d.name.includes('density'))); }")
                           and page.evaluate(CELL_JS), what="the density layer")
         page.locator("#pareto-plot").scroll_into_view_if_needed()
         cell = page.evaluate(CELL_JS)  # where it is now on screen
-        assert cell["name"] == "Other routers (980, density)"
+        assert cell["name"] == "Other routers (980, density)" and cell["type"] == "scatter" and cell["symbol"] == "square"
         names = page.evaluate("() => document.querySelector('#pareto-plot .js-plotly-plot').data.map(d => d.name)")
         assert sum(n.startswith("router-") for n in names) == 20 and "Global Pareto frontier" in names
         page.mouse.move(cell["x"] - 30, cell["y"] - 30)
@@ -118,3 +121,22 @@ def test_a_busy_board_in_the_browser(tmp_path):
         assert "entr" in hover and first in hover, (hover, cell["text"])
         shot(page, "pareto-busy", full_page=True)
         browser.close()
+
+
+def test_warming_puts_nothing_on_a_page_being_built(tmp_path):
+    """The warmer runs in a thread of the web process; Gradio's "blocks being built" is one for the whole
+    process, so a component made while warming would appear on the page (it did: a bare "Number 1" box
+    above the board selector). Warming makes none."""
+    import gradio as gr
+
+    from leaderboard.tabs import Ctx, warm
+    from submissions.service import SubmissionService
+
+    service = SubmissionService(make_settings(f"sqlite:///{tmp_path / 'w.db'}", tmp_path), tracks=["vlrb-sim"])
+    fill(service, 30)
+    ctx = Ctx(service)
+    with gr.Blocks() as page:
+        gr.Markdown("the page")
+        warm(ctx, service.default_track)
+    assert [type(b).__name__ for b in page.blocks.values()] == ["Markdown"]
+    assert ctx.view(service.default_track).memo  # and it did warm

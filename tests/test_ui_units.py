@@ -120,40 +120,50 @@ def _many(n: int, seed: int = 0) -> list[dict]:
 def test_pareto_draws_the_top_entries_and_the_rest_as_one_density_layer_that_names_them():
     import numpy as np
 
-    from leaderboard.figures import OTHERS, TOP_ENTRIES, Density, NAMED_PER_CELL, split_entries
+    from leaderboard import units
+    from leaderboard.figures import DENSITY_CELLS, OTHERS, TOP_ENTRIES, Density, NAMED_PER_CELL, split_entries
 
     rows = ROWS + _many(2_000)
     fig = pareto_figure(rows, budget=1e-4)
-    layers = [t for t in fig.data if t.type == "heatmap"]
+    layers = [t for t in fig.data if t.name.startswith(OTHERS)]
     assert len(layers) == 1 and layers[0].name.startswith(f"{OTHERS} (1,982") and "density" in layers[0].name
-    assert not [t for t in fig.data if t.type == "scattergl"]  # no WebGL: 0.6 s to start in a GPU-less browser
+    # scatter squares: the page's light Plotly bundle draws no heatmap, and no WebGL (0.6 s to start
+    # in a GPU-less browser)
+    assert layers[0].type == "scatter" and layers[0].marker.symbol == "square"
+    assert not [t for t in fig.data if t.type in ("scattergl", "heatmap")]
     lines = [t for t in fig.data if t.type == "scatter" and t.name.startswith("r")]
     assert len(lines) == TOP_ENTRIES  # the best by rank score, one trace each
     top, rest = split_entries(rows)
     d = Density.of(rest)
-    z = np.asarray(d.z, dtype=float)
-    counts = np.where(np.isnan(z), 0, np.expm1(z)).round().astype(int)
-    assert counts.sum() == len(rest) == d.points  # every other point is in exactly one cell
+    assert d.count.sum() == len(rest) == d.points and (d.count > 0).all()  # every point in exactly one cell
+    assert len(d.x) == len(d.y) == len(d.text) == len(d.count) == len(layers[0].x) <= DENSITY_CELLS[0] * DENSITY_CELLS[1]
+    # each point's cell holds it: its centre is within half a cell of the point (log cost, accuracy)
+    lx, ly = np.log10(d.x), d.y
+    width = (np.log10(max(r["cost"] for r in rest)) - np.log10(min(r["cost"] for r in rest))) / DENSITY_CELLS[0]
+    for r in rest[:50]:
+        name = f"{r['router']} · default"
+        k = [i for i, t in enumerate(d.text) if name in t.split("<br>")]
+        if k:  # named (among its cell's best)
+            assert abs(lx[k[0]] - np.log10(units.in_unit(r["cost"]))) <= width / 2 + 1e-9
+            assert abs(ly[k[0]] - r["accuracy"]) <= 0.5 / DENSITY_CELLS[1] + 1e-9
     # a cell's hover names its best entries (by rank score) and how many more there are
-    cell = np.unravel_index(np.argmax(counts), counts.shape)
-    text = d.text[cell[0]][cell[1]]
-    assert text.startswith(f"{counts[cell]:,} entr")
-    named = text.split("<br>")[1:1 + min(NAMED_PER_CELL, counts[cell])]
-    assert all(" · default" in n for n in named)
-    if counts[cell] > NAMED_PER_CELL:
-        assert f"and {counts[cell] - NAMED_PER_CELL:,} more" in text
+    cell = int(np.argmax(d.count))
+    text, n = d.text[cell], int(d.count[cell])
+    assert text.startswith(f"{n:,} entr")
+    named = text.split("<br>")[1:1 + min(NAMED_PER_CELL, n)]
+    assert all(" · default" in x for x in named)
+    if n > NAMED_PER_CELL:
+        assert f"and {n - NAMED_PER_CELL:,} more" in text
     # every point is named in its cell when the cell holds few enough
-    lone = [(r, c) for r in range(counts.shape[0]) for c in range(counts.shape[1]) if counts[r, c] == 1]
     names = {f"{r['router']} · default" for r in rest}
-    assert lone and all(d.text[r][c].startswith("1 entry here:<br>") and d.text[r][c].split("<br>")[1] in names
-                        for r, c in lone)
-    assert all(d.text[r][c] == "" for r, c in zip(*np.nonzero(counts == 0)))
+    lone = [t for t, c in zip(d.text, d.count) if c == 1]
+    assert lone and all(t.startswith("1 entry here:<br>") and t.split("<br>")[1] in names for t in lone)
     # a name is text, never markup
     evil = [row(9_000 + i, "<b>x</b>" if i == 0 else f"e{i}", 1e-3, 0.5) for i in range(1_200)]
-    assert "&lt;b&gt;x&lt;/b&gt;" in " ".join(t for r in Density.of(evil).text for t in r)
+    assert "&lt;b&gt;x&lt;/b&gt;" in " ".join(Density.of(evil).text)
     # a smaller board's other entries are points, each named in its own hover
     few = Density.of(evil[:300])
-    assert few.z is None and few.points == 300 and few.text[0] == "&lt;b&gt;x&lt;/b&gt; · default"
+    assert few.count is None and few.points == 300 and few.text[0] == "&lt;b&gt;x&lt;/b&gt; · default"
     small_rows = ROWS + _many(300)
     rest = len(split_entries(small_rows)[1])
     layer = next(t for t in pareto_figure(small_rows).data if t.name.startswith(OTHERS))

@@ -7,6 +7,7 @@ Target: table + figure ≤ 1.5 s. Runs on SQLite and, where it answers, PostgreS
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from sqlalchemy import insert, select, update  # noqa: E402
 
 from leaderboard.board import PAGE_SIZE  # noqa: E402
 from leaderboard.figures import pareto_figure  # noqa: E402
+from leaderboard.plotly_html import PLOTLY_URL  # noqa: E402
 from leaderboard.tables import apply_filters, display_frame, raw_frame  # noqa: E402
 from leaderboard.columns import columns_for, default_labels  # noqa: E402
 from submissions.config import Settings  # noqa: E402
@@ -141,7 +143,8 @@ READY = "() => document.querySelectorAll('#leaderboard-table [role=\"gridcell\"]
 TABS = {  # tab → JS that is true once its content is on screen
     "Pareto plot": "() => { const el = document.querySelector('#pareto-plot .js-plotly-plot');"
                    " return !!(el && el.data && el.data.length > 3) && !!document.querySelector('#best-under-budget'); }",
-    "Router detail": "() => (document.querySelector('#detail-text') || {}).innerText?.includes('rank score')",
+    "Router detail": "() => (document.querySelector('#detail-text') || {}).innerText?.includes('rank score')"
+                     " && !!(document.querySelector('#detail-plot .js-plotly-plot') || {}).data",
     "My submissions": "() => (document.querySelector('#worker-status') || {}).innerText?.includes('Signed in')",
     "Data & docs": "() => document.querySelectorAll('#docs-pool table tbody tr').length > 5",
     "Leaderboard": "() => (document.querySelector('#lb-count') || {}).innerText?.includes('matching entries')",
@@ -180,7 +183,7 @@ def _in_process(db_url: str, tmp: Path) -> tuple[Path, int]:
     frame, _ = display_frame(apply_filters(ctx.view(track).frame.iloc[:PAGE_SIZE]), cols, default_labels(cols))
     path = tmp / "first-page.csv"
     frame.to_csv(path, index=False)
-    return path, len(first_pareto(ctx, track)[0].plot)
+    return path, len(json.dumps(first_pareto(ctx, track)[0]).encode())
 
 
 def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
@@ -207,10 +210,14 @@ def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
 
         with sync_playwright() as p:
             browser = launch_chromium(p)
-            ours, bare, plotly = [], [], []
+            ours, bare, plotly, light = [], [], [], []
             for _ in range(reps):  # turn about, so that both see the same machine
                 page, t = _page_ready(browser, url)
                 ours.append(t)
+                light.append(page.evaluate(  # the light bundle the page's plots use, evaluated once more
+                    "async (src) => { const text = await (await fetch(src)).text(); const t = performance.now();"
+                    " const s = document.createElement('script'); s.textContent = text; document.head.appendChild(s);"
+                    " return (performance.now() - t) / 1000; }", PLOTLY_URL))
                 page.close()
                 page, t = _page_ready(browser, bare_url)
                 bare.append(t)
@@ -221,7 +228,8 @@ def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
             out["page ready (s)"] = f"{np.median(ours):.2f}"
             out["bare Gradio page, same table: ready (s)"] = f"{np.median(bare):.2f}"
             out["page ready ÷ bare page"] = f"{np.median(ours) / np.median(bare):.2f}"
-            out["Plotly component, first use (s)"] = f"{np.median(plotly):.2f}"
+            out["Plotly, first use: gr.Plot's component (s)"] = f"{np.median(plotly):.2f}"
+            out["Plotly, first use: the page's light bundle (s)"] = f"{np.median(light):.2f}"
             for tab, js in TABS.items():
                 if quick and tab not in ("Pareto plot", "Leaderboard"):  # the smoke run: the costliest tab, a search
                     continue
@@ -381,11 +389,64 @@ def visitors(quick: bool) -> None:
               + f" {TARGET.get(k, ''):>8}")
 
 
+def against(rev: str, n: int = 100, reps: int = 5) -> None:
+    """The app of git revision ``rev`` (one with the same database schema, e.g. the commit before the busy
+    board's work) and this one, each on its own ``n``-entry board, measured in turn in one browser: page
+    ready and each tab's first visit, medians of ``reps``."""
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app_server import launch_chromium, running_app
+    from playwright.sync_api import sync_playwright
+
+    root = Path(__file__).resolve().parents[2]
+    tmp = Path(tempfile.mkdtemp(prefix="rb-bench-against-"))
+    tree = tmp / "tree"
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(tree), rev], check=True,
+                   capture_output=True)
+    try:
+        urls = {}
+        for name in (rev, "now"):
+            (tmp / name).mkdir()
+            urls[name] = f"sqlite:///{tmp / name / 'board.db'}"
+            fill(SubmissionService(Settings(database_url=urls[name], store_dir=tmp / name / "store")), n)
+        serve = ["-m", "leaderboard.cli", "serve", "--no-worker"]
+        with running_app(tmp / rev, {"DATABASE_URL": urls[rev]}, argv=serve, root=tree) as old_url, \
+                running_app(tmp / "now", {"DATABASE_URL": urls["now"]}, argv=serve) as new_url, \
+                sync_playwright() as p:
+            browser = launch_chromium(p)
+            times: dict[str, dict[str, list[float]]] = {rev: {}, "now": {}}
+            for _ in range(reps):
+                for name, url in ((rev, old_url), ("now", new_url)):
+                    page, t = _page_ready(browser, url)
+                    times[name].setdefault("page ready (s)", []).append(t)
+                    page.close()
+                    for tab, js in TABS.items():
+                        if tab == "Leaderboard":
+                            continue
+                        page, _ = _page_ready(browser, url)
+                        t = time.perf_counter()
+                        page.get_by_role("tab", name=tab).click()
+                        times[name].setdefault(f"tab {tab} (s)", []).append(time.perf_counter() - t + _wait_js(page, js))
+                        page.close()
+            browser.close()
+        print(f"[against] {f'{n:,} entries, median of {reps}':<40} {rev[:12]:>12} {'now':>8}")
+        for k in times["now"]:
+            print(f"[against] {k:<40} {np.median(times[rev][k]):>12.2f} {np.median(times['now'][k]):>8.2f}")
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-visitor", action="store_true", help="skip the app-as-a-visitor part")
+    parser.add_argument("--against", metavar="REV", help="only: the app at git revision REV beside this one, "
+                                                         "100 entries each, as a visitor (e.g. d369f72, before #13)")
     args = parser.parse_args()
+    if args.against:
+        against(args.against)
+        return
     n = 300 if args.quick else 10_000
     tmp = Path(tempfile.mkdtemp(prefix="rb-bench-app-"))
     measure(f"sqlite:///{tmp / 'bench.db'}", n, "SQLite")

@@ -1,0 +1,103 @@
+"""Plotly figures drawn by a light Plotly bundle in a ``gr.HTML`` component, instead of ``gr.Plot``.
+
+Why: ``gr.Plot`` loads Gradio's own Plotly component, which carries the whole of plotly.js (4.6 MB,
+3-D, maps, WebGL): a browser spends about a second evaluating it the first time a plot is shown, so
+the Pareto tab could not open within a second however fast the server answered. The figures here use
+scatter and bar traces only, which plotly.js's *basic* bundle draws (1.2 MB, about a fifth of the
+evaluation time). The bundle is the unmodified ``plotly.js-basic-dist-min`` of the plotly.js release
+that the installed ``plotly`` package writes figures for (:data:`PLOTLY_JS`, MIT licence beside it),
+served by the app at :data:`STATIC_ROUTE` with a year's cache (the file name carries the version).
+
+A figure travels as its Plotly JSON (a dict, :func:`figure_value`); the component draws it with
+``Plotly.react`` when it arrives and redraws on every new value, and keeps it the width of its box.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: the light bundle (scatter, bar, pie traces; every layout feature the figures use)
+PLOTLY_JS = STATIC_DIR / "plotly-basic-4.1.1.min.js"
+#: where the app serves :data:`STATIC_DIR` (relative to the page, so a Space's proxy path keeps working)
+STATIC_ROUTE = "rb-static"
+PLOTLY_URL = f"{STATIC_ROUTE}/{PLOTLY_JS.name}"
+#: a year: the file name changes with the bundle's version
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+#: runs once per component (Gradio's ``js_on_load``: ``element``, ``props``, ``watch``), once Plotly has
+#: loaded: Gradio waits for the ``head`` script it adds, but not for one already on the page (see
+#: :func:`load_when_idle_js`). Sizes are re-read when the box changes size: a figure drawn while its tab
+#: was hidden would otherwise keep Plotly's 700-px default width.
+_DRAW_JS = """
+const box = element.querySelector('.rb-plotly');
+const loaded = window.Plotly ? Promise.resolve() : new Promise(done =>
+  document.querySelector('script[src$="%(name)s"]').addEventListener('load', done, {once: true}));
+let shown = null;
+const draw = () => loaded.then(() => {
+  const fig = props.value;
+  if (!fig || !fig.data || fig === shown) return;
+  shown = fig;
+  Plotly.react(box, fig.data, fig.layout || {}, %(config)s);
+});
+draw();
+watch('value', draw);
+let width = 0;
+new ResizeObserver(() => {
+  const w = box.getBoundingClientRect().width;
+  if (w > 0 && Math.abs(w - width) > 1 && box.data) { width = w; Plotly.Plots.resize(box); }
+}).observe(box);
+""" % {"name": PLOTLY_JS.name, "config": json.dumps(_CONFIG)}
+
+
+def load_when_idle_js(ready_selector: str) -> str:
+    """A page-load function (for ``launch(js=…)``): once ``ready_selector`` matches (the page's first
+    content is on screen) and the browser is idle, load the bundle, so that a plot's first showing does
+    not wait for its evaluation (0.2 s on 2 GPU-less cores) and the page's own start does not either."""
+    return """() => {
+  const load = () => {
+    if (document.querySelector('script[src$="%(name)s"]')) return;
+    const s = document.createElement('script'); s.src = %(url)s; document.head.appendChild(s);
+  };
+  const idle = window.requestIdleCallback || (f => setTimeout(f, 200));
+  const wait = () => document.querySelector(%(ready)s) ? idle(load, {timeout: 3000}) : setTimeout(wait, 200);
+  wait();
+}""" % {"name": PLOTLY_JS.name, "url": json.dumps(PLOTLY_URL), "ready": json.dumps(ready_selector)}
+
+
+def figure_value(fig: go.Figure) -> dict[str, Any]:
+    """The figure as the component's value: Plotly's own JSON (numeric arrays as typed base64)."""
+    return json.loads(fig.to_json())
+
+
+def plotly_html(elem_id: str, label: str, min_height: int = 480) -> gr.HTML:
+    """A plot: ``label`` above it (a Markdown-free title, as ``gr.Plot``'s label), the figure below."""
+    return gr.HTML(None, label=label, show_label=True, container=True, elem_id=elem_id, elem_classes=["rb-plot"],
+                   html_template=f'<div class="rb-plotly" style="width:100%;min-height:{min_height}px"></div>',
+                   head=f'<script src="{PLOTLY_URL}"></script>', js_on_load=_DRAW_JS, apply_default_css=False,
+                   min_height=min_height)
+
+
+def add_static_routes(app: gr.Blocks) -> None:
+    """``GET /rb-static/<file>``: the files of :data:`STATIC_DIR` (the Plotly bundle), cached for a year.
+    Public like Gradio's own front-end assets (nothing in them is the board's)."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse
+
+    files = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix == ".js"}
+
+    def static_file(name: str) -> FileResponse:
+        path = files.get(name)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"no file {name!r} here")
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": f"public, max-age={STATIC_MAX_AGE}, immutable"})
+
+    app.server_app.add_api_route(f"/{STATIC_ROUTE}/{{name}}", static_file, methods=["GET"])
