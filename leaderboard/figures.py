@@ -61,8 +61,9 @@ DENSITY_CELLS = (64, 36)
 NAMED_PER_CELL = 4
 #: up to this many other points, they are drawn as points (each named), not as a density
 POINTS_UP_TO = 1_000
-#: a density cell's square, in pixels: a cell of :data:`DENSITY_CELLS` on a plot about 1,000 px wide
+#: a density cell's square, in pixels: a cell of :data:`DENSITY_CELLS` on a plot :data:`CELL_AT_WIDTH` px wide
 CELL_PX = 15
+CELL_AT_WIDTH = 1_000
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,10 @@ def _layer(fig: go.Figure, layer: Density, entries: int) -> None:
                              name=f"{OTHERS} ({entries:,}, density)",
                              marker=dict(symbol="square", size=CELL_PX, color=np.log1p(layer.count), cmin=0,
                                          colorscale=[[0, "rgba(90,90,90,0.15)"], [1, "rgba(50,50,50,0.8)"]],
-                                         line=dict(width=0))))
+                                         line=dict(width=0)),
+                             # the page shrinks the squares with the plot (leaderboard.plotly_html): on a
+                             # phone, 15-px squares would merge into one dark block
+                             meta={"size_at_width": [CELL_PX, CELL_AT_WIDTH]}))
 
 
 def achievable_points(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:

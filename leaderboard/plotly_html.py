@@ -34,26 +34,30 @@ _CONFIG = {"displaylogo": False, "responsive": True}
 
 #: runs once per component (Gradio's ``js_on_load``: ``element``, ``props``, ``watch``), once Plotly has
 #: loaded: Gradio waits for the ``head`` script it adds, but not for one already on the page (see
-#: :func:`load_when_idle_js`). Sizes are re-read when the box changes size: a figure drawn while its tab
-#: was hidden would otherwise keep Plotly's 700-px default width.
+#: :func:`load_when_idle_js`). The figure is drawn again when the box changes width: one drawn while its
+#: tab was hidden would otherwise keep Plotly's 700-px default width, and marker sizes follow the width.
 _DRAW_JS = """
 const box = element.querySelector('.rb-plotly');
 const loaded = window.Plotly ? Promise.resolve() : new Promise(done =>
   document.querySelector('script[src$="%(name)s"]').addEventListener('load', done, {once: true}));
-let shown = null;
+let shown = null, width = 0;
+// a trace whose meta is {size_at_width: [px, width]} gets markers that shrink with a narrower plot
+const fit = fig => fig.data.map(t => {
+  const at = t.meta && t.meta.size_at_width;
+  return at && t.marker ? {...t, marker: {...t.marker, size: Math.max(3, Math.min(at[0], at[0] * width / at[1]))}} : t;
+});
 const draw = () => loaded.then(() => {
   const fig = props.value;
-  if (!fig || !fig.data || fig === shown) return;
+  if (!fig || !fig.data) return;
+  const w = box.getBoundingClientRect().width;
+  if (fig === shown && Math.abs(w - width) <= 1) return;
   shown = fig;
-  Plotly.react(box, fig.data, fig.layout || {}, %(config)s);
+  width = w;
+  Plotly.react(box, fit(fig), {...(fig.layout || {})}, %(config)s);  // new objects: Plotly redraws what changed
 });
 draw();
 watch('value', draw);
-let width = 0;
-new ResizeObserver(() => {
-  const w = box.getBoundingClientRect().width;
-  if (w > 0 && Math.abs(w - width) > 1 && box.data) { width = w; Plotly.Plots.resize(box); }
-}).observe(box);
+new ResizeObserver(() => { if (box.getBoundingClientRect().width > 0) draw(); }).observe(box);
 """ % {"name": PLOTLY_JS.name, "config": json.dumps(_CONFIG)}
 
 

@@ -77,6 +77,7 @@ def test_a_busy_board_in_the_browser(tmp_path):
     from playwright.sync_api import sync_playwright
 
     from app_server import CHROMIUM, launch_chromium, running_app, wait_until
+    from leaderboard.figures import CELL_PX
     from test_browser import grid_rows, open_tab, shot
     from submissions.service import SubmissionService
 
@@ -120,6 +121,12 @@ def test_a_busy_board_in_the_browser(tmp_path):
         first = cell["text"].split("<br>")[1]
         assert "entr" in hover and first in hover, (hover, cell["text"])
         shot(page, "pareto-busy", full_page=True)
+        # on a narrow screen the squares shrink with the plot (15-px squares would merge into one block)
+        size = "() => document.querySelector('#pareto-plot .js-plotly-plot')._fullData.find(d => d.name.includes('density')).marker.size"
+        wide = page.evaluate(size)
+        page.set_viewport_size({"width": 420, "height": 900})
+        narrow = wait_until(lambda: (v := page.evaluate(size)) < wide and v, timeout=20, what="smaller squares")
+        assert wide == CELL_PX and 3 <= narrow < CELL_PX / 2, (wide, narrow)
         browser.close()
 
 
