@@ -298,7 +298,7 @@ def detail_figure(views: list[dict[str, Any]], level: str = "per_dataset", metri
         err = None
         if metric == "accuracy":
             err = [1.96 * math.sqrt(max(a * (1 - a), 0) / max(groups[g]["n"], 1)) for g, a in zip(names, vals)]
-        fig.add_trace(go.Bar(x=names, y=vals, name=f"{v['router_name']} · {p['point']}",
+        fig.add_trace(go.Bar(x=names, y=vals, name=_label(f"{v['router_name']} · {p['point']}"),
                              error_y=dict(type="data", array=err, visible=err is not None)))
     fig.update_layout(barmode="group", template="plotly_white", height=480,
                       yaxis=dict(title=metric, tickformat=".0%" if metric == "accuracy" else ".2g"),

@@ -9,7 +9,8 @@ that the installed ``plotly`` package writes figures for (:data:`PLOTLY_JS`, MIT
 served by the app at :data:`STATIC_ROUTE` with a year's cache (the file name carries the version).
 
 A figure travels as its Plotly JSON (a dict, :func:`figure_value`); the component draws it with
-``Plotly.react`` when it arrives and redraws on every new value, and keeps it the width of its box.
+``Plotly.react`` when it arrives and is visible, redraws on every new value, and keeps it the width of
+its box. The bundle is loaded by the page once its first content shows, or by the first plot drawn.
 """
 
 from __future__ import annotations
@@ -30,50 +31,75 @@ PLOTLY_URL = f"{STATIC_ROUTE}/{PLOTLY_JS.name}"
 #: a year: the file name changes with the bundle's version
 STATIC_MAX_AGE = 365 * 24 * 3600
 
-_CONFIG = {"displaylogo": False, "responsive": True}
+#: no ``responsive``: the draw code below sets the width itself, from the box, whenever it changes
+_CONFIG = {"displaylogo": False}
 
-#: runs once per component (Gradio's ``js_on_load``: ``element``, ``props``, ``watch``), once Plotly has
-#: loaded: Gradio waits for the ``head`` script it adds, but not for one already on the page (see
-#: :func:`load_when_idle_js`). The figure is drawn again when the box changes width: one drawn while its
-#: tab was hidden would otherwise keep Plotly's 700-px default width, and marker sizes follow the width.
-_DRAW_JS = """
+#: defines ``loadPlotly()``: one promise per page for the bundle (a failed load is forgotten, so the
+#: next draw tries again). Shared by the idle loader and every plot, so that whichever asks first loads it.
+_LOADER_JS = """
+const loadPlotly = () => {
+  if (window.Plotly) return Promise.resolve();
+  if (!window.rbPlotlyLoading) {
+    window.rbPlotlyLoading = new Promise((done, fail) => {
+      const s = document.createElement('script');
+      s.src = %(url)s;
+      s.onload = done;
+      s.onerror = () => { window.rbPlotlyLoading = null; s.remove(); fail(new Error(s.src)); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.rbPlotlyLoading;
+};
+""" % {"url": json.dumps(PLOTLY_URL)}
+
+#: runs once per component (Gradio's ``js_on_load``: ``element``, ``props``, ``watch``). A figure is drawn
+#: only while its box is visible, at the box's width (drawn in a hidden tab, Plotly would keep a 700-px
+#: default), and again when that width changes (marker sizes follow it, see ``size_at_width``); if the
+#: bundle cannot be loaded the box says so instead of staying blank.
+_DRAW_JS = _LOADER_JS + """
 const box = element.querySelector('.rb-plotly');
-const loaded = window.Plotly ? Promise.resolve() : new Promise(done =>
-  document.querySelector('script[src$="%(name)s"]').addEventListener('load', done, {once: true}));
 let shown = null, width = 0;
 // a trace whose meta is {size_at_width: [px, width]} gets markers that shrink with a narrower plot
-const fit = fig => fig.data.map(t => {
+const fit = (fig, w) => fig.data.map(t => {
   const at = t.meta && t.meta.size_at_width;
-  return at && t.marker ? {...t, marker: {...t.marker, size: Math.max(3, Math.min(at[0], at[0] * width / at[1]))}} : t;
+  return at && t.marker ? {...t, marker: {...t.marker, size: Math.max(3, Math.min(at[0], at[0] * w / at[1]))}} : t;
 });
-const draw = () => loaded.then(() => {
-  const fig = props.value;
-  if (!fig || !fig.data) return;
-  const w = box.getBoundingClientRect().width;
-  if (fig === shown && Math.abs(w - width) <= 1) return;
-  shown = fig;
-  width = w;
-  Plotly.react(box, fit(fig), {...(fig.layout || {})}, %(config)s);  // new objects: Plotly redraws what changed
-});
+const draw = () => {
+  const fig = props.value, w = Math.round(box.getBoundingClientRect().width);
+  if (!fig || !fig.data || w <= 0 || (fig === shown && Math.abs(w - width) <= 1)) return;
+  loadPlotly().then(() => {
+    const now = Math.round(box.getBoundingClientRect().width);
+    if (now <= 0 || props.value !== fig) return;  // hidden meanwhile, or a newer figure came
+    shown = fig;
+    width = now;
+    box.querySelector('.rb-plot-error')?.remove();
+    Plotly.react(box, fit(fig, now), {...(fig.layout || {}), width: now}, %(config)s);
+  }, () => {
+    if (!box.querySelector('.rb-plot-error')) box.insertAdjacentHTML('afterbegin', '<p class="rb-plot-error">'
+      + 'The plot could not be drawn: its script (%(url)s) did not load. Reload the page to try again.</p>');
+  });
+};
 draw();
 watch('value', draw);
-new ResizeObserver(() => { if (box.getBoundingClientRect().width > 0) draw(); }).observe(box);
-""" % {"name": PLOTLY_JS.name, "config": json.dumps(_CONFIG)}
+new ResizeObserver(draw).observe(box);
+""" % {"url": PLOTLY_URL, "config": json.dumps(_CONFIG)}
+
+#: seconds the idle loader waits for the page's first content before loading the bundle anyway
+_IDLE_WAIT_LIMIT = 30
 
 
 def load_when_idle_js(ready_selector: str) -> str:
     """A page-load function (for ``launch(js=…)``): once ``ready_selector`` matches (the page's first
-    content is on screen) and the browser is idle, load the bundle, so that a plot's first showing does
-    not wait for its evaluation (0.2 s on 2 GPU-less cores) and the page's own start does not either."""
-    return """() => {
-  const load = () => {
-    if (document.querySelector('script[src$="%(name)s"]')) return;
-    const s = document.createElement('script'); s.src = %(url)s; document.head.appendChild(s);
-  };
+    content is on screen; at most :data:`_IDLE_WAIT_LIMIT` seconds) and the browser is idle, load the
+    bundle, so that a plot's first showing does not wait for its evaluation (0.13 s on 2 GPU-less cores)
+    and the page's own start does not either."""
+    return """() => {%(loader)s
   const idle = window.requestIdleCallback || (f => setTimeout(f, 200));
-  const wait = () => document.querySelector(%(ready)s) ? idle(load, {timeout: 3000}) : setTimeout(wait, 200);
+  const start = Date.now();
+  const wait = () => (document.querySelector(%(ready)s) || Date.now() - start > %(limit)d)
+    ? idle(() => loadPlotly().catch(() => {}), {timeout: 3000}) : setTimeout(wait, 200);
   wait();
-}""" % {"name": PLOTLY_JS.name, "url": json.dumps(PLOTLY_URL), "ready": json.dumps(ready_selector)}
+}""" % {"loader": _LOADER_JS, "ready": json.dumps(ready_selector), "limit": _IDLE_WAIT_LIMIT * 1000}
 
 
 def figure_value(fig: go.Figure) -> dict[str, Any]:
@@ -85,7 +111,7 @@ def plotly_html(elem_id: str, label: str, min_height: int = 480) -> gr.HTML:
     """A plot: ``label`` above it (a Markdown-free title, as ``gr.Plot``'s label), the figure below."""
     return gr.HTML(None, label=label, show_label=True, container=True, elem_id=elem_id, elem_classes=["rb-plot"],
                    html_template=f'<div class="rb-plotly" style="width:100%;min-height:{min_height}px"></div>',
-                   head=f'<script src="{PLOTLY_URL}"></script>', js_on_load=_DRAW_JS, apply_default_css=False,
+                   js_on_load=_DRAW_JS, apply_default_css=False,
                    min_height=min_height)
 
 

@@ -127,6 +127,43 @@ def test_a_busy_board_in_the_browser(tmp_path):
         page.set_viewport_size({"width": 420, "height": 900})
         narrow = wait_until(lambda: (v := page.evaluate(size)) < wide and v, timeout=20, what="smaller squares")
         assert wide == CELL_PX and 3 <= narrow < CELL_PX / 2, (wide, narrow)
+        page.close()
+
+        # the plot's script does not load: the box says so; the next draw tries again
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.route("**/rb-static/**", lambda route: route.abort())
+        page.goto(url)
+        wait_until(lambda: "matching" in page.locator("#lb-count").inner_text(), what="the count")
+        open_tab(page, "Pareto plot")
+        error = wait_until(lambda: page.locator("#pareto-plot .rb-plot-error").all_inner_texts(), timeout=30,
+                           what="the plot's error")
+        assert "could not be drawn" in error[0] and "Reload the page" in error[0]
+        # the next draw (here: the tab shown again) loads the script once more and draws
+        page.unroute("**/rb-static/**")
+        open_tab(page, "Leaderboard")
+        open_tab(page, "Pareto plot")
+        svg = "() => { const s = document.querySelector('#pareto-plot .main-svg'); return s && +s.getAttribute('width'); }"
+        box = "() => Math.round(document.querySelector('#pareto-plot .rb-plotly').getBoundingClientRect().width)"
+        drawn = wait_until(lambda: page.evaluate(svg), timeout=30, what="the plot after the script loaded")
+        assert drawn == page.evaluate(box) > 900 and not page.locator("#pareto-plot .rb-plot-error").count()
+        page.close()
+
+        # the script arrives while the plot's tab is hidden: drawn when shown, at its box's width (not
+        # Plotly's 700-px default for a hidden box)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.route("**/rb-static/**", lambda route: (page.wait_for_timeout(4000), route.continue_()))
+        page.goto(url)
+        wait_until(lambda: "matching" in page.locator("#lb-count").inner_text(), what="the count")
+        open_tab(page, "Pareto plot")
+        open_tab(page, "Leaderboard")
+        wait_until(lambda: page.evaluate("() => !!window.Plotly"), timeout=30, what="the script")
+        assert not page.evaluate(svg)  # not drawn while hidden
+        open_tab(page, "Pareto plot")
+        drawn = wait_until(lambda: page.evaluate(svg), timeout=30, what="the plot once shown")
+        assert drawn == page.evaluate(box) > 900
+        page.close()
         browser.close()
 
 

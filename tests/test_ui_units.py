@@ -140,12 +140,15 @@ def test_pareto_draws_the_top_entries_and_the_rest_as_one_density_layer_that_nam
     # each point's cell holds it: its centre is within half a cell of the point (log cost, accuracy)
     lx, ly = np.log10(d.x), d.y
     width = (np.log10(max(r["cost"] for r in rest)) - np.log10(min(r["cost"] for r in rest))) / DENSITY_CELLS[0]
+    checked = 0
     for r in rest[:50]:
         name = f"{r['router']} · default"
         k = [i for i, t in enumerate(d.text) if name in t.split("<br>")]
         if k:  # named (among its cell's best)
             assert abs(lx[k[0]] - np.log10(units.in_unit(r["cost"]))) <= width / 2 + 1e-9
             assert abs(ly[k[0]] - r["accuracy"]) <= 0.5 / DENSITY_CELLS[1] + 1e-9
+            checked += 1
+    assert checked >= 10, checked
     # a cell's hover names its best entries (by rank score) and how many more there are
     cell = int(np.argmax(d.count))
     text, n = d.text[cell], int(d.count[cell])
@@ -168,3 +171,18 @@ def test_pareto_draws_the_top_entries_and_the_rest_as_one_density_layer_that_nam
     rest = len(split_entries(small_rows)[1])
     layer = next(t for t in pareto_figure(small_rows).data if t.name.startswith(OTHERS))
     assert layer.type == "scatter" and len(layer.x) == rest == 282 and layer.name == f"{OTHERS} (282)"
+
+
+def test_router_detail_bars_name_an_entry_as_plain_text():
+    """Plotly reads a little HTML in trace names (links, styles): a router's name and point label are
+    the submitter's text, so the legend must show them, not follow them."""
+    from leaderboard.figures import detail_figure
+
+    evil = '<a href="https://evil.example" target="_blank"><span style="font-size:60px">Click</span></a>'
+    view = {"router_name": evil, "best_point": "<b>p</b>",
+            "points": [{"point": "<b>p</b>", "per_dataset": {"ChartQA": {"accuracy": 0.5, "n": 100}}}]}
+    fig = detail_figure([view])
+    name = fig.data[0].name
+    assert "<" not in name and ">" not in name
+    assert name == "&lt;a href=\"https://evil.example\" target=\"_blank\"&gt;&lt;span style=\"font-size:60px\"&gt;Click" \
+                   "&lt;/span&gt;&lt;/a&gt; · &lt;b&gt;p&lt;/b&gt;"
