@@ -110,7 +110,13 @@ def test_a_busy_board_in_the_browser(tmp_path):
                                                 " return !!(el && el.data && el.data.some(d => d.name.includes('density'))); }")
                           and page.evaluate(CELL_JS), what="the density layer")
         page.locator("#pareto-plot").scroll_into_view_if_needed()
-        cell = page.evaluate(CELL_JS)  # where it is now on screen
+
+        def settled():  # the plot is redrawn when its box changes width (a scrollbar coming or going)
+            before = page.evaluate(CELL_JS)
+            time.sleep(0.5)
+            return before if page.evaluate(CELL_JS) == before else None
+
+        cell = wait_until(settled, timeout=20, what="the plot to settle")  # where the cell is on screen
         assert cell["name"] == "Other routers (980, density)" and cell["type"] == "scatter" and cell["symbol"] == "square"
         names = page.evaluate("() => document.querySelector('#pareto-plot .js-plotly-plot').data.map(d => d.name)")
         assert sum(n.startswith("router-") for n in names) == 20 and "Global Pareto frontier" in names
@@ -119,7 +125,7 @@ def test_a_busy_board_in_the_browser(tmp_path):
         hover = wait_until(lambda: page.evaluate("() => [...document.querySelectorAll('#pareto-plot .hovertext')]"
                                                  ".map(e => e.textContent).join(' ')"), timeout=20, what="the cell's hover")
         first = cell["text"].split("<br>")[1]
-        assert "entr" in hover and first in hover, (hover, cell["text"])
+        assert "entr" in hover and first in hover, (hover, cell["text"], page.evaluate(CELL_JS))
         shot(page, "pareto-busy", full_page=True)
         # on a narrow screen the squares shrink with the plot (15-px squares would merge into one block)
         size = "() => document.querySelector('#pareto-plot .js-plotly-plot')._fullData.find(d => d.name.includes('density')).marker.size"
