@@ -109,7 +109,7 @@ def figure_value(fig: go.Figure) -> dict[str, Any]:
 
 def plotly_html(elem_id: str, label: str, min_height: int = 480) -> gr.HTML:
     """A plot: ``label`` above it (a Markdown-free title, as ``gr.Plot``'s label), the figure below."""
-    return gr.HTML(None, label=label, show_label=True, container=True, elem_id=elem_id, elem_classes=["rb-plot"],
+    return gr.HTML(None, label=label, show_label=True, container=True, elem_id=elem_id,
                    html_template=f'<div class="rb-plotly" style="width:100%;min-height:{min_height}px"></div>',
                    js_on_load=_DRAW_JS, apply_default_css=False,
                    min_height=min_height)

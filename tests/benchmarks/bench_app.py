@@ -171,6 +171,13 @@ def _page_ready(browser, url: str) -> tuple[Any, float]:
     return page, time.perf_counter() - t0
 
 
+def _open_tab(page, tab: str) -> float:
+    """Seconds from a click on ``tab`` until its content is on screen (:data:`TABS`)."""
+    t = time.perf_counter()
+    page.get_by_role("tab", name=tab).click()
+    return time.perf_counter() - t + _wait_js(page, TABS[tab])
+
+
 def _in_process(db_url: str, tmp: Path) -> tuple[Path, int]:
     """The board's first page as the table shows it, written for the bare page to draw the same cells, and
     the size in bytes of the Pareto figure as the tab first sends it (Plotly JSON, typed arrays as base64)."""
@@ -230,7 +237,7 @@ def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
             out["page ready ÷ bare page"] = f"{np.median(ours) / np.median(bare):.2f}"
             out["Plotly, first use: gr.Plot's component (s)"] = f"{np.median(plotly):.2f}"
             out["Plotly, first use: the page's light bundle (s)"] = f"{np.median(light):.2f}"
-            for tab, js in TABS.items():
+            for tab in TABS:
                 if quick and tab not in ("Pareto plot", "Leaderboard"):  # the smoke run: the costliest tab, a search
                     continue
                 for pause in ((0.0, 3.0) if tab == "Pareto plot" and not quick else (0.0,)):
@@ -246,9 +253,7 @@ def visitor(db_url: str, tmp: Path, quick: bool = False) -> dict[str, str]:
                                 page, "() => { const c = document.querySelector('#lb-count'); return c && c.innerText "
                                       f"!== {before!r} && c.innerText.includes('matching'); }}"))
                         else:
-                            t = time.perf_counter()
-                            page.get_by_role("tab", name=tab).click()
-                            best.append(time.perf_counter() - t + _wait_js(page, js))
+                            best.append(_open_tab(page, tab))
                         page.close()
                     label = ("search (s)" if tab == "Leaderboard" else
                              f"tab {tab}, {'at once' if not pause else f'after {pause:g} s'} (s)" if tab == "Pareto plot"
@@ -421,13 +426,11 @@ def against(rev: str, n: int = 100, reps: int = 5) -> None:
                     page, t = _page_ready(browser, url)
                     times[name].setdefault("page ready (s)", []).append(t)
                     page.close()
-                    for tab, js in TABS.items():
+                    for tab in TABS:
                         if tab == "Leaderboard":
                             continue
                         page, _ = _page_ready(browser, url)
-                        t = time.perf_counter()
-                        page.get_by_role("tab", name=tab).click()
-                        times[name].setdefault(f"tab {tab} (s)", []).append(time.perf_counter() - t + _wait_js(page, js))
+                        times[name].setdefault(f"tab {tab} (s)", []).append(_open_tab(page, tab))
                         page.close()
             browser.close()
         print(f"[against] {f'{n:,} entries, median of {reps}':<40} {rev[:12]:>12} {'now':>8}")
