@@ -49,6 +49,23 @@ def test_leaderboard_rows_pages_and_searches(local_app):
     assert len(client.predict(TRACK, api_name="/leaderboard_rows")) == min(len(everything), 100)  # a default page
 
 
+def test_the_plots_script_is_served_and_nothing_else(local_app):
+    """``/rb-static/<file>``: the vendored Plotly bundle, byte for byte and cached a year; the licence
+    beside it, paths that climb out and unknown names are not served."""
+    import httpx
+
+    from leaderboard.plotly_html import PLOTLY_JS, PLOTLY_URL
+
+    url, _ = local_app
+    r = httpx.get(url + PLOTLY_URL)
+    assert r.status_code == 200 and r.content == PLOTLY_JS.read_bytes()
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["content-type"].startswith("text/javascript")
+    for name in ("plotly-LICENSE.txt", "..%2Fplotly_html.py", "..%2F..%2Fpyproject.toml", "nothing.js"):
+        assert httpx.get(url + "rb-static/" + name).status_code == 404, name
+    assert httpx.post(url + PLOTLY_URL).status_code == 405
+
+
 def test_plain_json_route_answers_the_same_pages(local_app):
     """``GET /api/leaderboard_rows``: the Gradio endpoint's pages as plain JSON, cacheable a few seconds."""
     import httpx
